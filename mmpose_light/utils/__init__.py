@@ -1,0 +1,7 @@
+from .profiling import compare_latency, get_complexity, num_threads
+from .stock_tools import run_stock_tool, stock_tool_path
+
+__all__ = [
+    'get_complexity', 'compare_latency', 'num_threads', 'run_stock_tool',
+    'stock_tool_path'
+]

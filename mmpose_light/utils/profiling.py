@@ -1,0 +1,105 @@
+"""Measure model size and CPU speed the way MMPose users do.
+
+Params and FLOPs come from MMEngine's complexity counter applied to the
+estimator's ``_forward`` (as MMPose's ``tools/analysis_tools/get_flops.py``
+does), so figures match what users get from that tool. Latency is measured
+with candidates interleaved round by round, so that load from other processes
+on a shared machine hits every candidate alike and ratios stay meaningful.
+"""
+import statistics
+import time
+from typing import Callable, Dict, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+__all__ = ['get_complexity', 'compare_latency', 'num_threads']
+
+
+def get_complexity(model: nn.Module,
+                   input_shape: Sequence[int]) -> Tuple[int, int]:
+    """Count parameters and FLOPs with MMEngine's counter.
+
+    Args:
+        model (nn.Module): A pose estimator (its ``_forward`` is counted, the
+            network without post-processing) or any module.
+        input_shape (Sequence[int]): Input shape without the batch dimension,
+            e.g. ``(3, 256, 192)``.
+
+    Returns:
+        tuple[int, int]: ``(params, flops)``; FLOPs count one multiply-add as
+        one operation, as MMEngine (and the papers' tables) do.
+    """
+    from mmengine.analysis import get_model_complexity_info
+
+    target = model
+    if hasattr(model, '_forward'):
+        target = _ForwardOnly(model)
+    was_training = model.training
+    model.eval()
+    try:
+        info = get_model_complexity_info(
+            target, tuple(input_shape), show_table=False, show_arch=False)
+    finally:
+        model.train(was_training)
+    return int(info['params']), int(info['flops'])
+
+
+class _ForwardOnly(nn.Module):
+    """Wrap an estimator so that calling it runs ``_forward`` only."""
+
+    def __init__(self, estimator: nn.Module) -> None:
+        super().__init__()
+        self.estimator = estimator
+
+    def forward(self, inputs: torch.Tensor):
+        return self.estimator._forward(inputs)
+
+
+class num_threads:
+    """Context manager that sets ``torch``'s intra-op thread count."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __enter__(self) -> 'num_threads':
+        self.saved = torch.get_num_threads()
+        torch.set_num_threads(self.n)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        torch.set_num_threads(self.saved)
+
+
+def compare_latency(candidates: Dict[str, Callable[[], object]],
+                    rounds: int = 20,
+                    warmup: int = 3,
+                    threads: Optional[int] = 1) -> Dict[str, float]:
+    """Median wall time of each candidate, measured interleaved.
+
+    Each round calls every candidate once, in turn, so slow phases of a
+    shared machine are spread over all of them.
+
+    Args:
+        candidates (dict[str, Callable]): Name to a no-argument callable.
+        rounds (int): Timed calls per candidate. Defaults to 20.
+        warmup (int): Untimed calls per candidate first. Defaults to 3.
+        threads (int, optional): ``torch`` threads while timing; ``None``
+            keeps the current setting. Defaults to 1.
+
+    Returns:
+        dict[str, float]: Name to median milliseconds per call.
+    """
+    if not candidates:
+        raise ValueError('compare_latency needs at least one candidate')
+    times = {name: [] for name in candidates}
+    with num_threads(threads or torch.get_num_threads()), torch.no_grad():
+        for fn in candidates.values():
+            for _ in range(warmup):
+                fn()
+        for _ in range(rounds):
+            for name, fn in candidates.items():
+                start = time.perf_counter()
+                fn()
+                times[name].append((time.perf_counter() - start) * 1e3)
+    return {name: statistics.median(t) for name, t in times.items()}

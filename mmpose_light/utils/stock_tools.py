@@ -1,0 +1,73 @@
+"""Run the tools MMPose ships in its package with mmpose_light loaded.
+
+MMPose installs ``tools/train.py`` and ``tools/test.py`` under
+``mmpose/.mim/tools``. Running them (rather than copies) keeps our entry
+points argument-for-argument identical to MMPose's.
+"""
+import os.path as osp
+import runpy
+import sys
+from typing import List
+
+import torch
+
+__all__ = ['stock_tool_path', 'run_stock_tool']
+
+
+def stock_tool_path(name: str) -> str:
+    """Path of a tool shipped inside the installed MMPose package.
+
+    Args:
+        name (str): Path relative to MMPose's ``tools`` folder, e.g.
+            ``'train.py'``.
+
+    Returns:
+        str: The absolute path.
+    """
+    import mmpose
+    path = osp.join(osp.dirname(mmpose.__file__), '.mim', 'tools', name)
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'MMPose tool {name!r} not found at {path}; mmpose_light needs '
+            f'mmpose 1.x installed from its wheel, which ships its tools')
+    return path
+
+
+def _launched_distributed(argv: List[str]) -> bool:
+    for i, arg in enumerate(argv):
+        if arg.startswith('--launcher='):
+            return arg.split('=', 1)[1] != 'none'
+        if arg == '--launcher' and i + 1 < len(argv):
+            return argv[i + 1] != 'none'
+    return False
+
+
+def _prepare_cpu_distributed(argv: List[str]) -> List[str]:
+    """Let MMEngine's runner train with several processes on CPU.
+
+    MMEngine's ``init_dist`` calls ``torch.cuda.set_device`` and its DDP
+    wrapper passes ``device_ids=[LOCAL_RANK]``; both fail without CUDA. The
+    process group is started here with gloo (the runner then skips its own
+    start), and DDP is told to use the module's device.
+    """
+    if not _launched_distributed(argv) or torch.cuda.is_available():
+        return argv
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    return argv + [
+        '--cfg-options', 'model_wrapper_cfg.type=MMDistributedDataParallel',
+        'model_wrapper_cfg.device_ids=None', 'env_cfg.dist_cfg.backend=gloo'
+    ]
+
+
+def run_stock_tool(name: str, argv: List[str]) -> None:
+    """Run one of MMPose's tools as ``__main__`` with the given arguments.
+
+    Args:
+        name (str): Tool path relative to MMPose's ``tools`` folder.
+        argv (list[str]): Command-line arguments, without the program name.
+    """
+    path = stock_tool_path(name)
+    sys.argv = [path] + _prepare_cpu_distributed(list(argv))
+    runpy.run_path(path, run_name='__main__')
