@@ -24,6 +24,9 @@ __all__ = [
 ]
 
 
+_BUILTIN_STATISTICS = frozenset(('min', 'max', 'current', 'mean'))
+
+
 class CheckpointLoadError(RuntimeError):
     """A checkpoint file exists but cannot be loaded safely or at all."""
 
@@ -40,7 +43,11 @@ def history_buffer_getattr(obj: Any, name: str) -> Any:
         pickle.UnpicklingError: For any other object or attribute.
     """
     from mmengine.logging import HistoryBuffer
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+
+    # The built-in statistics enter _statistics_methods only once a buffer
+    # has been created, which a process that just loads may not have done.
+    allowed = _BUILTIN_STATISTICS.union(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
         return getattr(obj, name)
     raise pickle.UnpicklingError(
         f'getattr({obj!r}, {name!r}) is not allowed in a checkpoint')
