@@ -1,0 +1,54 @@
+# MobilePoseNet on COCO at 256x192: MobileNetV3-Large cut after 13 layers
+# (stride 16, 160 channels) and two LPBs (160 -> 512 -> 128, 128 -> 512 -> 128)
+# to stride-4 heatmaps.
+# Paper: 1.5M params, 0.557 GFLOPs, COCO val2017 AP 66.2 (detected boxes);
+# Adam, batch 32, 210 epochs, rotation +-45 deg, scale [0.65, 1.35], flip,
+# half-body.
+# Measured with MMEngine's counter (as tools/analysis_tools/get_flops.py):
+# 1.539M params, 0.539 GFLOPs.
+# No ImageNet-pretrained MobileNetV3 is available to MMPose, so the backbone
+# starts from random weights.
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+    'td-hm_mobilenetv2_8xb64-210e_coco-256x192.py'
+]
+custom_imports = dict(imports=['mmpose_light'], allow_failed_imports=False)
+
+# Adam and the 210-epoch schedule come from the base (lr 5e-4, decay at 170
+# and 200; the paper's learning rate is not stated); the batch is 32 on one GPU
+auto_scale_lr = dict(base_batch_size=32)
+
+codec = dict(
+    type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='TruncatedMobileNetV3',
+        arch='big',
+        num_layers=13,
+        out_indices=(-1, )),
+    head=dict(
+        _delete_=True,
+        type='LPBHeatmapHead',
+        in_channels=160,
+        out_channels=17,
+        lpb_out_channels=(128, 128),
+        lpb_mid_channels=(512, 512),
+        loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        decoder=codec))
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='RandomHalfBody'),
+    dict(
+        type='RandomBBoxTransform',
+        scale_factor=(0.65, 1.35),
+        rotate_factor=45),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs')
+]
+train_dataloader = dict(batch_size=32, dataset=dict(pipeline=train_pipeline))

@@ -1,0 +1,100 @@
+"""Top-down heatmap head of MobilePoseNet: a stack of LPBs, then 1x1 conv.
+
+It is MMPose's :class:`HeatmapHead` with the transposed-convolution layers
+replaced by :class:`mmpose_light.models.layers.LPB` blocks, so the head
+contract (flip test, codecs, loss with target weights, ``acc_pose``,
+``predict``) is MMPose's own, and the head fits any backbone whose last
+feature map has ``in_channels`` channels.
+"""
+import copy
+from typing import Sequence
+
+from mmpose.models.heads import HeatmapHead
+from mmpose.registry import MODELS
+from mmpose.utils.typing import ConfigType, OptConfigType
+from torch import nn
+
+from ..layers.lpb import LPB
+
+__all__ = ['LPBHeatmapHead']
+
+
+@MODELS.register_module()
+class LPBHeatmapHead(HeatmapHead):
+    """Heatmap head upsampling with LPBs (x2 each) before the final conv.
+
+    Each LPB doubles the resolution, so a stride-16 feature map with two LPBs
+    gives stride-4 heatmaps (64x48 for a 256x192 input).
+
+    Args:
+        in_channels (int): Channels of the last input feature map.
+        out_channels (int): Number of keypoints (heatmap channels).
+        lpb_out_channels (Sequence[int]): Output channels of each LPB; its
+            length is the number of LPBs. Defaults to ``(128, 128)``.
+        lpb_mid_channels (Sequence[int]): Expanded channels of each LPB.
+            Defaults to ``(512, 512)``.
+        lpb_cfg (dict, optional): Further keyword arguments of every
+            :class:`LPB` (``kernel_size``, ``norm_cfg``, ``act_cfg``,
+            ``project_act_cfg``, ``with_se``, ``se_cfg``). Defaults to
+            ``None`` (LPB's defaults).
+        final_layer (dict, optional): Arguments of the final Conv2d layer;
+            ``None`` drops it. Defaults to ``dict(kernel_size=1)``.
+        loss (dict): Config of the keypoint loss.
+            Defaults to ``dict(type='KeypointMSELoss',
+            use_target_weight=True)``.
+        decoder (dict, optional): Codec that decodes keypoints from the
+            heatmaps. Defaults to ``None``.
+        init_cfg (dict | list[dict], optional): Initialization config.
+            Defaults to ``None``, :attr:`HeatmapHead.default_init_cfg`.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 lpb_out_channels: Sequence[int] = (128, 128),
+                 lpb_mid_channels: Sequence[int] = (512, 512),
+                 lpb_cfg: OptConfigType = None,
+                 final_layer: OptConfigType = dict(kernel_size=1),
+                 loss: ConfigType = dict(
+                     type='KeypointMSELoss', use_target_weight=True),
+                 decoder: OptConfigType = None,
+                 init_cfg: OptConfigType = None) -> None:
+        if not isinstance(in_channels, int):
+            raise TypeError('LPBHeatmapHead takes the last feature map only: '
+                            'in_channels must be an int, but got '
+                            f'{in_channels!r}')
+        lpb_out_channels = tuple(lpb_out_channels)
+        lpb_mid_channels = tuple(lpb_mid_channels)
+        if len(lpb_out_channels) != len(lpb_mid_channels):
+            raise ValueError(
+                'lpb_out_channels and lpb_mid_channels must have one entry '
+                f'per LPB, but got {lpb_out_channels} and {lpb_mid_channels}')
+        head_channels = lpb_out_channels[-1] if lpb_out_channels else (
+            in_channels)
+        if final_layer is not None:
+            # HeatmapHead sizes its final conv by the deconv layers it builds;
+            # it builds none here, so give it the LPB stack's width.
+            final_layer = dict(final_layer, in_channels=head_channels)
+
+        super().__init__(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            deconv_out_channels=None,
+            conv_out_channels=None,
+            final_layer=final_layer,
+            loss=loss,
+            decoder=decoder,
+            init_cfg=init_cfg)
+        self.lpb_out_channels = lpb_out_channels
+        self.lpb_mid_channels = lpb_mid_channels
+
+        # HeatmapHead.forward runs deconv_layers -> conv_layers ->
+        # final_layer, so the LPB stack takes the deconv layers' place.
+        if lpb_out_channels:
+            layers = []
+            for lpb_out, lpb_mid in zip(lpb_out_channels, lpb_mid_channels):
+                layers.append(
+                    LPB(in_channels, lpb_out, lpb_mid,
+                        **copy.deepcopy(lpb_cfg or {})))
+                in_channels = lpb_out
+            self.deconv_layers = nn.Sequential(*layers)

@@ -1,0 +1,156 @@
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hub import get_config
+from mmengine.registry import init_default_scope
+from mmpose.registry import MODELS
+
+import mmpose_light  # noqa: F401
+from mmpose_light.models.backbones import TruncatedMobileNetV3
+from mmpose_light.models.heads import LPBHeatmapHead
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CFG_DIR = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap')
+MOBILEPOSENET_CONFIGS = [
+    'coco/td-hm_mobilenetv3-lpb_1xb32-210e_coco-256x192.py',
+    'coco/td-hm_mobilenetv3-lpb_1xb32-210e_coco-384x288.py',
+    'coco/td-hm_mobilenetv3-lpb_1xb14-80e_coco-sample-256x192.py',
+    'mpii/td-hm_mobilenetv3-lpb_1xb32-210e_mpii-256x256.py',
+    'mpii/td-hm_mobilenetv3-lpb_1xb5-80e_mpii-sample-256x256.py',
+]
+RES50_LPB_CONFIG = 'coco/td-hm_res50-lpb_8xb64-210e_coco-256x192.py'
+RES50_STOCK_CONFIG = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+                      'td-hm_res50_8xb64-210e_coco-256x192.py')
+
+
+def _load(name: str) -> Config:
+    return Config.fromfile(osp.join(CFG_DIR, name))
+
+
+def _without_scope(obj):
+    """Drop the ``_scope_`` keys that inheriting ``mmpose::`` bases adds."""
+    if isinstance(obj, dict):
+        return {k: _without_scope(v) for k, v in obj.items() if k != '_scope_'}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_without_scope(v) for v in obj)
+    return obj
+
+
+def _strides_match_codec(cfg: Config, model: torch.nn.Module) -> None:
+    """The network's output grid is the codec's heatmap grid."""
+    codec = cfg.model.head.decoder
+    num_lpbs = len(model.head.lpb_out_channels)
+    stride = model.backbone.out_strides[-1] // 2**num_lpbs
+    w, h = codec['input_size']
+    assert (w // stride, h // stride) == tuple(codec['heatmap_size'])
+    x = torch.rand(1, 3, h, w)
+    model.eval()
+    with torch.no_grad():
+        out = model._forward(x)
+    assert out.shape == (1, cfg.model.head.out_channels, h // stride,
+                         w // stride)
+
+
+def test_all_configs_listed():
+    listed = {osp.basename(name) for name in MOBILEPOSENET_CONFIGS}
+    listed.add(osp.basename(RES50_LPB_CONFIG))
+    found = {
+        osp.basename(p)
+        for p in glob.glob(osp.join(CFG_DIR, '*', 'td-hm_*lpb_*.py'))
+    }
+    assert found == listed
+
+
+@pytest.mark.parametrize('name', MOBILEPOSENET_CONFIGS)
+def test_mobileposenet_config_builds(name):
+    cfg = _load(name)
+    assert cfg.custom_imports == dict(
+        imports=['mmpose_light'], allow_failed_imports=False)
+    # nothing here may download weights
+    assert 'init_cfg' not in cfg.model.backbone
+    assert 'init_cfg' not in cfg.model.head
+    init_default_scope('mmpose')
+    model = MODELS.build(cfg.model)
+    assert isinstance(model.backbone, TruncatedMobileNetV3)
+    assert isinstance(model.head, LPBHeatmapHead)
+    assert model.backbone.out_channels[-1] == cfg.model.head.in_channels
+    assert model.backbone.out_strides == (16, )
+    _strides_match_codec(cfg, model)
+
+    # pipelines use the codec of the head
+    codec = cfg.model.head.decoder
+    for loader in (cfg.train_dataloader, cfg.val_dataloader):
+        affine = [
+            t for t in loader.dataset.pipeline if t.type == 'TopdownAffine'
+        ]
+        assert tuple(affine[0].input_size) == tuple(codec['input_size'])
+    target = [
+        t for t in cfg.train_dataloader.dataset.pipeline
+        if t.type == 'GenerateTarget'
+    ]
+    assert tuple(target[0].encoder['heatmap_size']) == tuple(
+        codec['heatmap_size'])
+
+
+@pytest.mark.parametrize('name', [
+    'coco/td-hm_mobilenetv3-lpb_1xb32-210e_coco-256x192.py',
+    'mpii/td-hm_mobilenetv3-lpb_1xb32-210e_mpii-256x256.py'
+])
+def test_paper_training_recipe(name):
+    cfg = _load(name)
+    assert cfg.optim_wrapper.optimizer.type == 'Adam'
+    assert cfg.train_dataloader.batch_size == 32
+    assert cfg.auto_scale_lr.base_batch_size == 32
+    assert cfg.train_cfg.max_epochs == 210
+    pipeline = {t.type: t for t in cfg.train_dataloader.dataset.pipeline}
+    assert {'RandomFlip', 'RandomHalfBody'} <= set(pipeline)
+    assert pipeline['RandomBBoxTransform'].rotate_factor == 45
+    assert tuple(pipeline['RandomBBoxTransform'].scale_factor) == (0.65, 1.35)
+
+
+@pytest.mark.parametrize('name, data', [
+    ('coco/td-hm_mobilenetv3-lpb_1xb14-80e_coco-sample-256x192.py', 'coco'),
+    ('mpii/td-hm_mobilenetv3-lpb_1xb5-80e_mpii-sample-256x256.py', 'mpii'),
+])
+def test_sample_configs_point_at_bundled_data(name, data):
+    cfg = _load(name)
+    for loader in (cfg.train_dataloader, cfg.val_dataloader,
+                   cfg.test_dataloader):
+        dataset = loader.dataset
+        ann = osp.join(dataset.data_root, dataset.ann_file)
+        assert osp.isfile(ann)
+        assert osp.normpath(dataset.data_root) == osp.join(
+            ROOT, 'data', 'sample', data)
+        assert loader.num_workers == 0
+
+
+def test_res50_lpb_changes_only_the_head():
+    cfg = _load(RES50_LPB_CONFIG)
+    stock = get_config(RES50_STOCK_CONFIG)
+    ours = _without_scope(cfg.to_dict())
+    theirs = _without_scope(stock.to_dict())
+    assert ours.pop('custom_imports') == dict(
+        imports=['mmpose_light'], allow_failed_imports=False)
+    ours['model'].pop('head')
+    theirs['model'].pop('head')
+    assert ours == theirs
+
+    head = cfg.model.head
+    assert head.type == 'LPBHeatmapHead'
+    assert head.in_channels == 2048
+    assert head.decoder == stock.model.head.decoder
+    assert head.loss == stock.model.head.loss
+
+    # build without the pretrained ResNet-50 (nothing is downloaded here)
+    init_default_scope('mmpose')
+    model = MODELS.build(cfg.model)
+    assert isinstance(model.head, LPBHeatmapHead)
+    # stride 32 to the codec's stride 4: three LPBs
+    assert len(model.head.deconv_layers) == 3
+    w, h = head.decoder['input_size']
+    with torch.no_grad():
+        out = model.eval()._forward(torch.rand(1, 3, h // 2, w // 2))
+    assert out.shape == (1, 17, h // 8, w // 8)
