@@ -21,6 +21,7 @@ import numpy as np
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmpose_light  # noqa: E402,F401  (compat fixes and registration)
+from mmpose_light.deploy import read_image  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -56,17 +57,6 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--kpt-thr', type=float, default=0.3, help='keypoint score threshold')
     parser.add_argument('--device', default='cpu')
     return parser.parse_args(argv)
-
-
-def read_image(path: str) -> np.ndarray:
-    """Read an image as BGR, with an error naming the file."""
-    import cv2
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'image {path!r} does not exist')
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f'image {path!r} cannot be read as an image')
-    return image
 
 
 def boxes_from_det_file(det_file: str, image_id: int,
@@ -127,34 +117,46 @@ def get_boxes(args: argparse.Namespace, image: np.ndarray) -> np.ndarray:
     return np.array([[0, 0, w, h, 1]], dtype=np.float32)
 
 
-def estimate_torch(args, image: np.ndarray, boxes: np.ndarray):
-    """Keypoints, keypoint scores and dataset meta with PyTorch."""
+def estimate_torch(args, image: np.ndarray, boxes: np.ndarray, nms):
+    """Poses with PyTorch, then Matrix-OKS-NMS on CocoMetric's scores."""
     from mmpose.apis import inference_topdown, init_model
     from mmpose.structures import merge_data_samples
+    from mmpose.structures.bbox import bbox_xyxy2cs
+
+    from mmpose_light.deploy.ort_inference import rescore_poses
+    from mmpose_light.evaluation import matrix_oks_nms
     model = init_model(args.config, args.checkpoint, device=args.device)
     samples = inference_topdown(model, image, boxes[:, :4], bbox_format='xyxy')
     pred = merge_data_samples(samples).pred_instances
-    return pred.keypoints, pred.keypoint_scores, model.dataset_meta
+    keep = np.arange(len(boxes))
+    if nms is not None:
+        evaluator = model.cfg.get('test_evaluator', {})
+        scores = rescore_poses(
+            pred.keypoint_scores,
+            boxes[:, 4],
+            score_mode=evaluator.get('score_mode', 'bbox_keypoint'),
+            keypoint_score_thr=evaluator.get('keypoint_score_thr', 0.2))
+        # areas as CocoMetric takes them: of the padded boxes the model sees
+        _, scales = bbox_xyxy2cs(boxes[:, :4], padding=1.25)
+        keep, _ = matrix_oks_nms(
+            pred.keypoints,
+            pred.keypoint_scores,
+            scores,
+            np.prod(scales, axis=1),
+            sigmas=model.dataset_meta.get('sigmas'),
+            **nms)
+        keep = np.asarray(keep)
+    return (pred.keypoints[keep], pred.keypoint_scores[keep],
+            boxes[keep, :4], model.dataset_meta)
 
 
-def estimate_onnx(args, image: np.ndarray, boxes: np.ndarray):
-    """Keypoints, keypoint scores and dataset meta with ONNX Runtime."""
+def estimate_onnx(args, image: np.ndarray, boxes: np.ndarray, nms):
+    """Poses and Matrix-OKS-NMS with ONNX Runtime."""
     from mmpose_light.deploy import OrtTopdownEstimator
     estimator = OrtTopdownEstimator(args.checkpoint)
-    result = estimator.predict(image, boxes[:, :4], nms=None)
-    return (result['keypoints'], result['keypoint_scores'],
+    result = estimator.predict(image, boxes[:, :4], boxes[:, 4], nms=nms)
+    return (result['keypoints'], result['keypoint_scores'], result['bboxes'],
             estimator.dataset_meta)
-
-
-def rescore(bbox_scores: np.ndarray, keypoint_scores: np.ndarray,
-            kpt_thr: float) -> np.ndarray:
-    """Box score times the mean keypoint score above ``kpt_thr``, as
-    ``CocoMetric`` scores poses (with ``score_mode='bbox_keypoint'``)."""
-    confident = keypoint_scores > kpt_thr
-    counts = confident.sum(1)
-    means = np.where(confident, keypoint_scores, 0).sum(1) / np.maximum(
-        counts, 1)
-    return bbox_scores * np.where(counts > 0, means, 0)
 
 
 def main(argv=None) -> None:
@@ -164,30 +166,14 @@ def main(argv=None) -> None:
             f'checkpoint {args.checkpoint!r} does not exist')
     image = read_image(args.img)
     boxes = get_boxes(args, image)
-
-    if args.checkpoint.endswith('.onnx'):
-        keypoints, keypoint_scores, meta = estimate_onnx(args, image, boxes)
-    else:
-        keypoints, keypoint_scores, meta = estimate_torch(args, image, boxes)
-
-    keep = np.arange(len(boxes))
-    if args.nms != 'none':
-        from mmpose_light.evaluation import matrix_oks_nms
-        areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-        scores = rescore(boxes[:, 4], keypoint_scores, args.kpt_thr)
-        keep, _ = matrix_oks_nms(
-            keypoints,
-            keypoint_scores,
-            scores,
-            areas,
-            sigmas=meta.get('sigmas'),
-            kernel=args.nms,
-            sigma=args.nms_sigma,
-            score_thr=args.nms_thr)
-        keep = np.asarray(keep)
-    print(f'{len(boxes)} boxes, {len(keep)} poses after NMS ({args.nms})')
-    draw(args, image, boxes[keep], keypoints[keep], keypoint_scores[keep],
-         meta)
+    nms = None if args.nms == 'none' else dict(
+        kernel=args.nms, sigma=args.nms_sigma, score_thr=args.nms_thr)
+    estimate = (
+        estimate_onnx if args.checkpoint.endswith('.onnx') else estimate_torch)
+    keypoints, keypoint_scores, kept_boxes, meta = estimate(
+        args, image, boxes, nms)
+    print(f'{len(boxes)} boxes, {len(keypoints)} poses after NMS ({args.nms})')
+    draw(args, image, kept_boxes, keypoints, keypoint_scores, meta)
 
 
 def draw(args, image, boxes, keypoints, keypoint_scores, meta) -> None:
@@ -204,7 +190,7 @@ def draw(args, image, boxes, keypoints, keypoint_scores, meta) -> None:
     sample.pred_instances = InstanceData(
         keypoints=keypoints,
         keypoint_scores=keypoint_scores,
-        bboxes=boxes[:, :4])
+        bboxes=boxes)
     drawn = visualizer.add_datasample(
         'pose',
         image[:, :, ::-1].copy(),

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The main job on the bundled COCO sample, with MMPose's runner:
+#   1. train MobilePoseNet and RepNet-A for a short schedule (tools/train.py),
+#   2. evaluate each with CocoMetric (tools/test.py),
+#   3. re-parameterize RepNet-A and evaluate the deployed model,
+#   4. export MobilePoseNet to ONNX and check it against PyTorch,
+#   5. draw the predicted skeletons on a sample image (PyTorch and ONNX
+#      Runtime), with Matrix-OKS-NMS over the redundant detections.
+# Outputs go to $OUT (default work_dirs/demo).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+PY=${PYTHON:-python}
+OUT=${OUT:-work_dirs/demo}
+IMG=data/sample/coco/000000196141.jpg
+DETS=data/sample/coco/test_coco_det_AP_H_56.json
+HM=configs/body_2d_keypoint/topdown_heatmap/coco
+REG=configs/body_2d_keypoint/topdown_regression/coco
+MPN_CFG=$HM/td-hm_mobilenetv3-lpb_1xb14-80e_coco-sample-256x192.py
+REP_CFG=$REG/td-reg_repvgg-a-fusion_rle-1xb8-60e_coco-sample-256x192.py
+REP_DEPLOY_CFG=$REG/td-reg_repvgg-a-fusion-deploy_rle-1xb8-60e_coco-sample-256x192.py
+
+say() { printf '\n[demo %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+ap() { grep -o 'coco/AP: [0-9.]*' "$1" | tail -1; }
+
+mkdir -p "$OUT"
+start=$SECONDS
+
+say "1/5 training MobilePoseNet on the COCO sample"
+"$PY" tools/train.py "$MPN_CFG" --work-dir "$OUT/mobileposenet"
+MPN_CKPT=$(cat "$OUT/mobileposenet/last_checkpoint")
+
+say "1/5 training RepNet-A on the COCO sample"
+"$PY" tools/train.py "$REP_CFG" --work-dir "$OUT/repnet-a"
+REP_CKPT=$(cat "$OUT/repnet-a/last_checkpoint")
+
+say "2/5 evaluating with CocoMetric"
+"$PY" tools/test.py "$MPN_CFG" "$MPN_CKPT" \
+    --work-dir "$OUT/mobileposenet/test" 2>&1 | tee "$OUT/mobileposenet.test.log"
+"$PY" tools/test.py "$REP_CFG" "$REP_CKPT" \
+    --work-dir "$OUT/repnet-a/test" 2>&1 | tee "$OUT/repnet-a.test.log"
+
+say "3/5 re-parameterizing RepNet-A and evaluating the deployed model"
+"$PY" tools/reparameterize.py "$REP_CFG" "$REP_CKPT" "$OUT/repnet-a/deploy.pth"
+"$PY" tools/test.py "$REP_DEPLOY_CFG" "$OUT/repnet-a/deploy.pth" \
+    --work-dir "$OUT/repnet-a/test-deploy" 2>&1 \
+    | tee "$OUT/repnet-a-deploy.test.log"
+
+say "4/5 exporting MobilePoseNet to ONNX"
+"$PY" tools/export_onnx.py "$MPN_CFG" "$MPN_CKPT" "$OUT/mobileposenet.onnx"
+
+say "5/5 drawing skeletons (Matrix-OKS-NMS over the sample's detections)"
+"$PY" tools/demo.py "$MPN_CFG" "$MPN_CKPT" --img "$IMG" --det-file "$DETS" \
+    --out-file "$OUT/mobileposenet_pose.jpg"
+"$PY" tools/demo.py "$MPN_CFG" "$OUT/mobileposenet.onnx" --img "$IMG" \
+    --det-file "$DETS" --out-file "$OUT/mobileposenet_onnx_pose.jpg"
+"$PY" tools/demo.py "$REP_DEPLOY_CFG" "$OUT/repnet-a/deploy.pth" \
+    --img "$IMG" --det-file "$DETS" --out-file "$OUT/repnet-a_pose.jpg"
+
+say "done in $((SECONDS - start))s"
+echo "MobilePoseNet       $(ap "$OUT/mobileposenet.test.log")"
+echo "RepNet-A            $(ap "$OUT/repnet-a.test.log")"
+echo "RepNet-A (deployed) $(ap "$OUT/repnet-a-deploy.test.log")"
+echo "pictures: $OUT/mobileposenet_pose.jpg $OUT/mobileposenet_onnx_pose.jpg" \
+    "$OUT/repnet-a_pose.jpg"
