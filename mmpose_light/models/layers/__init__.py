@@ -1,0 +1,4 @@
+from .lpb import LPB
+from .repvgg_block import RepVGGBlock
+
+__all__ = ['LPB', 'RepVGGBlock']

@@ -1,0 +1,3 @@
+from .reparameterize import reparameterize_model
+
+__all__ = ['reparameterize_model']

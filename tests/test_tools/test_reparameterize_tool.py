@@ -1,0 +1,153 @@
+"""tools/reparameterize.py: convert, save, build the deploy config, load
+strictly, same keypoints; and its refusals."""
+import hashlib
+import importlib.util
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import load_checkpoint
+from mmpose.registry import MODELS
+from mmpose.testing import get_packed_inputs
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+import mmpose_light  # noqa: F401
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CFG_DIR = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_regression',
+                   'coco')
+CONFIG = osp.join(CFG_DIR, 'td-reg_repvgg-a-fusion_rle-1xb64-210e_coco-'
+                  '256x192.py')
+DEPLOY_CONFIG = osp.join(
+    CFG_DIR, 'td-reg_repvgg-a-fusion-deploy_rle-1xb64-210e_coco-256x192.py')
+
+
+def _load_tool():
+    spec = importlib.util.spec_from_file_location(
+        'reparameterize_tool', osp.join(ROOT, 'tools', 'reparameterize.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+tool = _load_tool()
+
+
+def _randomize_bn(model: nn.Module, seed: int = 0) -> None:
+    """Non-default BatchNorm statistics and affine parameters, mild enough
+    that activations stay of order one through the 22 blocks."""
+    gen = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, _BatchNorm):
+            n = m.num_features
+            m.running_mean.copy_(torch.randn(n, generator=gen) * 0.2)
+            m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
+            m.weight.data.copy_(torch.rand(n, generator=gen) * 0.4 + 0.2)
+            m.bias.data.copy_(torch.randn(n, generator=gen) * 0.2)
+
+
+def _predict(model: nn.Module) -> torch.Tensor:
+    # get_packed_inputs shuffles flip_indices with numpy's global generator;
+    # seed it so that every call sees the same samples.
+    np.random.seed(0)
+    data = get_packed_inputs(
+        batch_size=2,
+        num_keypoints=17,
+        img_shape=(64, 48),
+        input_size=(192, 256),
+        with_heatmap=False,
+        with_simcc_label=False)
+    data = model.data_preprocessor(data, training=False)
+    with torch.no_grad():
+        preds = model(data['inputs'], data['data_samples'], mode='predict')
+    return torch.stack(
+        [torch.from_numpy(p.pred_instances.keypoints).float() for p in preds])
+
+
+def _digest(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    """A training-form checkpoint as MMEngine writes it, and its model."""
+    model = MODELS.build(Config.fromfile(CONFIG).model)
+    _randomize_bn(model)
+    nn.init.normal_(model.head.fc.weight, std=1.)
+    model.eval()
+    path = str(tmp_path_factory.mktemp('ckpt') / 'epoch_1.pth')
+    torch.save(
+        {
+            'state_dict': model.state_dict(),
+            'meta': dict(epoch=1, dataset_meta=dict(dataset_name='coco')),
+            'optimizer': dict(state={}, param_groups=[])
+        }, path)
+    return model, path
+
+
+def test_convert_save_build_deploy_config_strict_load(trained, tmp_path):
+    model, ckpt = trained
+    before = _digest(ckpt)
+    out = str(tmp_path / 'deploy.pth')
+    tool.main([CONFIG, ckpt, out])
+    assert _digest(ckpt) == before
+    assert os.listdir(tmp_path) == ['deploy.pth']  # no temporary left over
+
+    saved = torch.load(out, map_location='cpu')
+    assert set(saved) == {'state_dict', 'meta'}
+    assert saved['meta']['epoch'] == 1
+    assert not [
+        k for k in saved['state_dict']
+        if '.branch_3x3.' in k or '.branch_1x1.' in k or '.branch_norm.' in k
+    ]
+
+    deploy_cfg = Config.fromfile(DEPLOY_CONFIG)
+    assert deploy_cfg.model.backbone.deploy
+    deployed = MODELS.build(deploy_cfg.model)
+    load_checkpoint(deployed, out, map_location='cpu', strict=True)
+    deployed.eval()
+    torch.testing.assert_close(
+        _predict(deployed), _predict(model), rtol=1e-4, atol=1e-4)
+
+
+def test_unconverted_checkpoint_into_deploy_model_is_refused(trained):
+    _, ckpt = trained
+    deployed = MODELS.build(Config.fromfile(DEPLOY_CONFIG).model)
+    # MMEngine loads `load_from` non-strictly; the refusal must still come
+    with pytest.raises(ValueError, match='tools/reparameterize.py'):
+        load_checkpoint(deployed, ckpt, map_location='cpu', strict=False)
+
+
+def test_refuses_to_overwrite_input(trained):
+    _, ckpt = trained
+    before = _digest(ckpt)
+    with pytest.raises(SystemExit, match='refusing to overwrite'):
+        tool.main([CONFIG, ckpt, ckpt])
+    assert _digest(ckpt) == before
+
+
+def test_missing_files_and_wrong_config(trained, tmp_path):
+    _, ckpt = trained
+    out = str(tmp_path / 'out.pth')
+    with pytest.raises(SystemExit, match='checkpoint .*missing.pth'):
+        tool.main([CONFIG, str(tmp_path / 'missing.pth'), out])
+    with pytest.raises(SystemExit, match='config .*missing.py'):
+        tool.main([str(tmp_path / 'missing.py'), ckpt, out])
+    with pytest.raises(SystemExit, match='output folder'):
+        tool.main([CONFIG, ckpt, str(tmp_path / 'no' / 'out.pth')])
+    with pytest.raises(SystemExit, match='deploy-form model'):
+        tool.main([DEPLOY_CONFIG, ckpt, out])
+    assert not osp.exists(out)
+
+
+def test_converting_a_deploy_checkpoint_is_refused(trained, tmp_path):
+    _, ckpt = trained
+    first = str(tmp_path / 'deploy.pth')
+    tool.main([CONFIG, ckpt, first])
+    with pytest.raises(SystemExit, match='deploy=True'):
+        tool.main([CONFIG, first, str(tmp_path / 'again.pth')])

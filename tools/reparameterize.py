@@ -1,0 +1,106 @@
+"""Convert a training checkpoint of a re-parameterizable model to its deploy
+form.
+
+Usage::
+
+    python tools/reparameterize.py CONFIG CHECKPOINT OUT
+
+CONFIG is the training config the checkpoint was trained with. The output
+holds the fused weights (and the input's ``meta``, without optimizer state)
+and loads with ``strict=True`` into the model of the matching deploy config
+(the training config with ``model.backbone.deploy=True``), which this script
+checks before writing. The output is written atomically and never replaces
+the input.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import tempfile
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import torch  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+from mmengine.runner import CheckpointLoader  # noqa: E402
+from mmpose.registry import MODELS  # noqa: E402
+
+import mmpose_light  # noqa: E402,F401  (compat fixes and registration)
+from mmpose_light.compat import CheckpointLoadError  # noqa: E402
+from mmpose_light.models.utils import reparameterize_model  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Fold the training-time branches of a checkpoint into '
+        'the deploy form')
+    parser.add_argument('config', help='training config file')
+    parser.add_argument('checkpoint', help='training checkpoint file')
+    parser.add_argument('out', help='output checkpoint file')
+    return parser.parse_args(argv)
+
+
+def build_model(cfg: Config, deploy: bool) -> torch.nn.Module:
+    """Build the config's model on CPU, optionally in deploy form."""
+    model_cfg = cfg.model.copy()
+    if deploy:
+        backbone = model_cfg.backbone.copy()
+        backbone['deploy'] = True
+        model_cfg['backbone'] = backbone
+    return MODELS.build(model_cfg)
+
+
+def convert(config: str, checkpoint: str, out: str) -> None:
+    """Convert ``checkpoint`` and write it to ``out`` (see module doc)."""
+    for path, what in ((config, 'config'), (checkpoint, 'checkpoint')):
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{what} {path!r} does not exist')
+    if osp.exists(out) and osp.samefile(out, checkpoint):
+        raise ValueError(f'refusing to overwrite the input checkpoint '
+                         f'{checkpoint!r}; choose another OUT')
+    out_dir = osp.dirname(osp.abspath(out))
+    if not osp.isdir(out_dir):
+        raise FileNotFoundError(f'output folder {out_dir!r} does not exist')
+
+    cfg = Config.fromfile(config)
+    if cfg.model.get('backbone', {}).get('deploy', False):
+        raise ValueError(f'{config!r} builds a deploy-form model; pass the '
+                         'training config the checkpoint was trained with')
+    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    state_dict = ckpt.get('state_dict', ckpt)
+
+    model = build_model(cfg, deploy=False)
+    model.load_state_dict(state_dict, strict=True)
+    model = reparameterize_model(model, inplace=True)
+    converted = {'state_dict': model.state_dict()}
+    if 'meta' in ckpt:
+        converted['meta'] = ckpt['meta']
+
+    # The written weights must load strictly into the deploy-config model.
+    build_model(
+        cfg, deploy=True).load_state_dict(
+            converted['state_dict'], strict=True)
+
+    fd, tmp = tempfile.mkstemp(
+        dir=out_dir, prefix='.' + osp.basename(out), suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            torch.save(converted, f)
+        os.replace(tmp, out)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    try:
+        convert(args.config, args.checkpoint, args.out)
+    except (FileNotFoundError, ValueError, CheckpointLoadError) as err:
+        sys.exit(f'error: {err}')
+    print(f'Deploy checkpoint written to {args.out}')
+
+
+if __name__ == '__main__':
+    main()
