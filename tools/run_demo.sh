@@ -17,8 +17,8 @@ DETS=data/sample/coco/test_coco_det_AP_H_56.json
 HM=configs/body_2d_keypoint/topdown_heatmap/coco
 REG=configs/body_2d_keypoint/topdown_regression/coco
 MPN_CFG=$HM/td-hm_mobilenetv3-lpb_1xb14-80e_coco-sample-256x192.py
-REP_CFG=$REG/td-reg_repvgg-a-fusion_rle-1xb8-60e_coco-sample-256x192.py
-REP_DEPLOY_CFG=$REG/td-reg_repvgg-a-fusion-deploy_rle-1xb8-60e_coco-sample-256x192.py
+REP_CFG=$REG/td-reg_repvgg-a-fusion_rle-1xb8-200e_coco-sample-128x96.py
+REP_DEPLOY_CFG=$REG/td-reg_repvgg-a-fusion-deploy_rle-1xb8-200e_coco-sample-128x96.py
 
 say() { printf '\n[demo %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 ap() { grep -o 'coco/AP: [0-9.]*' "$1" | tail -1; }
