@@ -1,7 +1,8 @@
 """Draw the poses a top-down model finds in an image.
 
     python tools/demo.py CONFIG CHECKPOINT --img IMAGE --out-file OUT.jpg
-        [--det-file DETS.json [--image-id ID] | --det-config C --det-checkpoint W]
+        [--det-file DETS.json [--image-id ID]
+         | --det-config DET_CONFIG --det-checkpoint DET_CHECKPOINT]
 
 Person boxes come from a COCO-format detection file, from an MMDetection
 detector, or, when neither is given, the whole image is one box. CHECKPOINT
@@ -10,7 +11,6 @@ with ONNX Runtime. Redundant poses are removed with Matrix-OKS-NMS, and the
 image is written with the skeletons drawn.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -22,6 +22,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmpose_light  # noqa: E402,F401  (compat fixes and registration)
 from mmpose_light.deploy import read_image  # noqa: E402
+from mmpose_light.utils import load_person_detections  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -59,29 +60,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def boxes_from_det_file(det_file: str, image_id: int,
-                        bbox_thr: float) -> np.ndarray:
-    """Person boxes (N, 5) ``x1, y1, x2, y2, score`` of one image."""
-    if not osp.isfile(det_file):
-        raise FileNotFoundError(f'detection file {det_file!r} does not exist')
-    with open(det_file) as f:
-        dets = json.load(f)
-    if not isinstance(dets, list):
-        raise ValueError(f'{det_file!r} is not a COCO detection result list')
-    rows = [
-        d['bbox'] + [d['score']] for d in dets
-        if d['image_id'] == image_id and d.get('category_id', 1) == 1
-        and d['score'] >= bbox_thr
-    ]
-    if not rows:
-        raise ValueError(
-            f'no person boxes with score >= {bbox_thr} for image id '
-            f'{image_id} in {det_file!r}')
-    boxes = np.array(rows, dtype=np.float32)
-    boxes[:, 2:4] += boxes[:, :2]  # xywh -> xyxy
-    return boxes
-
-
 def boxes_from_detector(args: argparse.Namespace,
                         image: np.ndarray) -> np.ndarray:
     """Person boxes (N, 5) from an MMDetection model."""
@@ -102,15 +80,10 @@ def get_boxes(args: argparse.Namespace, image: np.ndarray) -> np.ndarray:
     if args.det_file and args.det_config:
         raise ValueError('give --det-file or --det-config, not both')
     if args.det_file:
-        image_id = args.image_id
-        if image_id is None:
-            digits = ''.join(c for c in osp.basename(args.img) if c.isdigit())
-            if not digits:
-                raise ValueError(
-                    f'cannot tell the image id of {args.img!r}; pass '
-                    f'--image-id')
-            image_id = int(digits)
-        return boxes_from_det_file(args.det_file, image_id, args.bbox_thr)
+        boxes, scores, _ = load_person_detections(args.det_file, args.img,
+                                                  args.image_id,
+                                                  args.bbox_thr)
+        return np.concatenate([boxes, scores[:, None]], 1).astype(np.float32)
     if args.det_config:
         return boxes_from_detector(args, image)
     h, w = image.shape[:2]
@@ -180,7 +153,6 @@ def draw(args, image, boxes, keypoints, keypoint_scores, meta) -> None:
     """Draw skeletons and write the image atomically."""
     import cv2
     from mmengine.structures import InstanceData
-
     from mmpose.structures import PoseDataSample
     from mmpose.visualization import PoseLocalVisualizer
 

@@ -19,10 +19,9 @@ import argparse
 import json
 import os
 import os.path as osp
-import re
 import sys
 import tempfile
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -30,6 +29,7 @@ import numpy as np  # noqa: E402
 
 from mmpose_light.deploy.ort_inference import (  # noqa: E402
     OrtTopdownEstimator, read_image)
+from mmpose_light.utils.detections import load_person_detections  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -91,46 +91,6 @@ def parse_bboxes(texts: List[str]) -> np.ndarray:
     return np.array(boxes, dtype=np.float64)
 
 
-def load_detections(det_file: str, image: str, image_id: Optional[int],
-                    score_thr: float) -> Tuple[np.ndarray, np.ndarray, int]:
-    """The person boxes (xyxy) and scores of one image in a COCO result file.
-    """
-    if not osp.isfile(det_file):
-        raise FileNotFoundError(f'detection file {det_file!r} does not exist')
-    with open(det_file) as f:
-        try:
-            dets = json.load(f)
-        except json.JSONDecodeError as error:
-            raise ValueError(
-                f'{det_file!r} is not valid JSON: {error}') from None
-    if not isinstance(dets, list) or not all(
-            isinstance(d, dict) and 'image_id' in d and 'bbox' in d
-            for d in dets):
-        raise ValueError(f'{det_file!r} should be a list of COCO detections '
-                         'with "image_id" and "bbox"')
-    ids = sorted({d['image_id'] for d in dets})
-    if image_id is None:
-        digits = re.findall(r'\d+', osp.splitext(osp.basename(image))[0])
-        if len(ids) == 1:
-            image_id = ids[0]
-        elif digits and int(digits[-1]) in ids:
-            image_id = int(digits[-1])
-        else:
-            raise ValueError(f'cannot tell the image id of {image!r} in '
-                             f'{det_file!r}; pass --image-id')
-    dets = [
-        d for d in dets if d['image_id'] == image_id
-        and d.get('category_id', 1) == 1 and d.get('score', 1.) >= score_thr
-    ]
-    if not dets:
-        raise ValueError(f'{det_file!r} has no person detection of image id '
-                         f'{image_id} scored at least {score_thr}')
-    xywh = np.array([d['bbox'] for d in dets], dtype=np.float64)
-    bboxes = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
-    scores = np.array([d.get('score', 1.) for d in dets], dtype=np.float32)
-    return bboxes, scores, image_id
-
-
 def dump_json_atomic(obj: Any, path: str) -> None:
     """Write ``obj`` as JSON to ``path`` through a temporary file."""
     out_dir = osp.dirname(osp.abspath(path))
@@ -158,7 +118,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         bboxes = parse_bboxes(args.bboxes)
         bbox_scores = None
     else:
-        bboxes, bbox_scores, image_id = load_detections(
+        bboxes, bbox_scores, image_id = load_person_detections(
             args.det_file, args.image, args.image_id, args.det_score_thr)
     estimator = OrtTopdownEstimator(args.onnx, num_threads=args.num_threads)
     nms = None if args.no_nms else dict(kernel=args.nms_kernel,

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 __all__ = [
-    'CheckpointLoadError', 'history_buffer_getattr', 'mmengine_safe_globals', 'load_local_checkpoint',
-    'register_safe_checkpoint_loading'
+    'CheckpointLoadError', 'history_buffer_getattr', 'mmengine_safe_globals',
+    'load_local_checkpoint', 'register_safe_checkpoint_loading'
 ]
 
 

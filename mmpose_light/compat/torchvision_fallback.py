@@ -36,8 +36,8 @@ class ToPILImage:
             if pic.ndim == 2:
                 pic = pic.unsqueeze(0)
             if pic.ndim != 3:
-                raise ValueError(
-                    f'expected a 2-D or 3-D tensor, got shape {tuple(pic.shape)}')
+                raise ValueError('expected a 2-D or 3-D tensor, got shape '
+                                 f'{tuple(pic.shape)}')
             if pic.is_floating_point():
                 pic = pic.mul(255).byte()
             array = pic.permute(1, 2, 0).cpu().numpy()

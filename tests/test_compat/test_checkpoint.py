@@ -93,7 +93,6 @@ def test_foreign_file_and_missing_file(tmp_path):
                                                         'absent.pth'))
 
 
-
 class _Getattr:
     """Pickles as ``getattr(HistoryBuffer, name)``."""
 

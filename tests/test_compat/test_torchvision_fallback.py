@@ -1,4 +1,3 @@
-import importlib.util
 import sys
 
 import numpy as np
@@ -23,7 +22,6 @@ def test_no_fake_torchvision_left_behind():
 
 def test_visualizer_draws_without_torchvision():
     from mmengine.structures import InstanceData
-
     from mmpose.structures import PoseDataSample
     from mmpose.visualization import PoseLocalVisualizer
     visualizer = PoseLocalVisualizer(radius=3, line_width=2)

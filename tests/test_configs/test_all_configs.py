@@ -6,9 +6,9 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
+from mmpose.registry import MODELS
 
 import mmpose_light  # noqa: F401
-from mmpose.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(

@@ -83,7 +83,7 @@ def test_bad_inputs_leave_no_output(checkpoint, tmp_path):
 
     code, log = run(CONFIG, checkpoint, '--img', IMG, '--det-file', DETS,
                     '--bbox-thr', '1.1', '--out-file', str(out))
-    assert code != 0 and 'no person boxes' in log
+    assert code != 0 and 'no person detection' in log
 
     code, log = run(CONFIG, str(tmp_path / 'absent.pth'), '--img', IMG,
                     '--out-file', str(out))
