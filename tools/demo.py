@@ -52,8 +52,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--nms-thr',
         type=float,
-        default=0.1,
-        help='poses whose decayed score falls below this are dropped')
+        default=0.2,
+        help='poses whose decayed score falls below this are dropped '
+        '(scores in [0, 1]: box score x mean confident keypoint score)')
     parser.add_argument(
         '--kpt-thr', type=float, default=0.3, help='keypoint score threshold')
     parser.add_argument('--device', default='cpu')
@@ -90,46 +91,50 @@ def get_boxes(args: argparse.Namespace, image: np.ndarray) -> np.ndarray:
     return np.array([[0, 0, w, h, 1]], dtype=np.float32)
 
 
-def estimate_torch(args, image: np.ndarray, boxes: np.ndarray, nms):
-    """Poses with PyTorch, then Matrix-OKS-NMS on CocoMetric's scores."""
+def estimate_torch(args, image: np.ndarray, boxes: np.ndarray):
+    """Keypoints, keypoint scores and dataset meta, with PyTorch."""
     from mmpose.apis import inference_topdown, init_model
     from mmpose.structures import merge_data_samples
+    model = init_model(args.config, args.checkpoint, device=args.device)
+    samples = inference_topdown(model, image, boxes[:, :4], bbox_format='xyxy')
+    pred = merge_data_samples(samples).pred_instances
+    return pred.keypoints, pred.keypoint_scores, model.dataset_meta
+
+
+def estimate_onnx(args, image: np.ndarray, boxes: np.ndarray):
+    """Keypoints, keypoint scores and dataset meta, with ONNX Runtime."""
+    from mmpose_light.deploy import OrtTopdownEstimator
+    estimator = OrtTopdownEstimator(args.checkpoint)
+    result = estimator.predict(image, boxes[:, :4], boxes[:, 4], nms=None)
+    return (result['keypoints'], result['keypoint_scores'],
+            estimator.dataset_meta)
+
+
+def suppress(args, boxes: np.ndarray, keypoints: np.ndarray,
+             keypoint_scores: np.ndarray, sigmas) -> np.ndarray:
+    """Indices of the poses Matrix-OKS-NMS keeps, best first.
+
+    Poses are scored as ``CocoMetric`` does by default (box score times the
+    mean confident keypoint score, in [0, 1] for every head, so that one
+    threshold suits heatmap and RLE models alike), with the areas of the
+    padded boxes the model sees.
+    """
     from mmpose.structures.bbox import bbox_xyxy2cs
 
     from mmpose_light.deploy.ort_inference import rescore_poses
     from mmpose_light.evaluation import matrix_oks_nms
-    model = init_model(args.config, args.checkpoint, device=args.device)
-    samples = inference_topdown(model, image, boxes[:, :4], bbox_format='xyxy')
-    pred = merge_data_samples(samples).pred_instances
-    keep = np.arange(len(boxes))
-    if nms is not None:
-        evaluator = model.cfg.get('test_evaluator', {})
-        scores = rescore_poses(
-            pred.keypoint_scores,
-            boxes[:, 4],
-            score_mode=evaluator.get('score_mode', 'bbox_keypoint'),
-            keypoint_score_thr=evaluator.get('keypoint_score_thr', 0.2))
-        # areas as CocoMetric takes them: of the padded boxes the model sees
-        _, scales = bbox_xyxy2cs(boxes[:, :4], padding=1.25)
-        keep, _ = matrix_oks_nms(
-            pred.keypoints,
-            pred.keypoint_scores,
-            scores,
-            np.prod(scales, axis=1),
-            sigmas=model.dataset_meta.get('sigmas'),
-            **nms)
-        keep = np.asarray(keep)
-    return (pred.keypoints[keep], pred.keypoint_scores[keep],
-            boxes[keep, :4], model.dataset_meta)
-
-
-def estimate_onnx(args, image: np.ndarray, boxes: np.ndarray, nms):
-    """Poses and Matrix-OKS-NMS with ONNX Runtime."""
-    from mmpose_light.deploy import OrtTopdownEstimator
-    estimator = OrtTopdownEstimator(args.checkpoint)
-    result = estimator.predict(image, boxes[:, :4], boxes[:, 4], nms=nms)
-    return (result['keypoints'], result['keypoint_scores'], result['bboxes'],
-            estimator.dataset_meta)
+    scores = rescore_poses(keypoint_scores, boxes[:, 4])
+    _, scales = bbox_xyxy2cs(boxes[:, :4], padding=1.25)
+    keep, _ = matrix_oks_nms(
+        keypoints,
+        keypoint_scores,
+        scores,
+        np.prod(scales, axis=1),
+        sigmas=sigmas,
+        kernel=args.nms,
+        sigma=args.nms_sigma,
+        score_thr=args.nms_thr)
+    return np.asarray(keep)
 
 
 def main(argv=None) -> None:
@@ -139,14 +144,16 @@ def main(argv=None) -> None:
             f'checkpoint {args.checkpoint!r} does not exist')
     image = read_image(args.img)
     boxes = get_boxes(args, image)
-    nms = None if args.nms == 'none' else dict(
-        kernel=args.nms, sigma=args.nms_sigma, score_thr=args.nms_thr)
     estimate = (
         estimate_onnx if args.checkpoint.endswith('.onnx') else estimate_torch)
-    keypoints, keypoint_scores, kept_boxes, meta = estimate(
-        args, image, boxes, nms)
-    print(f'{len(boxes)} boxes, {len(keypoints)} poses after NMS ({args.nms})')
-    draw(args, image, kept_boxes, keypoints, keypoint_scores, meta)
+    keypoints, keypoint_scores, meta = estimate(args, image, boxes)
+    keep = np.arange(len(boxes))
+    if args.nms != 'none':
+        keep = suppress(args, boxes, keypoints, keypoint_scores,
+                        meta.get('sigmas'))
+    print(f'{len(boxes)} boxes, {len(keep)} poses after NMS ({args.nms})')
+    draw(args, image, boxes[keep, :4], keypoints[keep], keypoint_scores[keep],
+         meta)
 
 
 def draw(args, image, boxes, keypoints, keypoint_scores, meta) -> None:

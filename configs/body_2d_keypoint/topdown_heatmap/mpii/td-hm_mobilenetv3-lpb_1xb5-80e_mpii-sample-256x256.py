@@ -9,6 +9,7 @@ _base_ = ['./td-hm_mobilenetv3-lpb_1xb32-210e_mpii-256x256.py']
 sample_root = '{{fileDirname}}/../../../../data/sample/mpii/'
 
 train_cfg = dict(max_epochs=80, val_interval=80)
+randomness = dict(seed=0)
 optim_wrapper = dict(optimizer=dict(lr=3e-3))
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=10, start_factor=0.01, by_epoch=False)
