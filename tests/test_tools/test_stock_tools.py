@@ -76,7 +76,10 @@ def test_our_test_tool_refuses_truncated_checkpoint(trained, tmp_path):
     data = open(osp.join(work_dir, 'epoch_1.pth'), 'rb').read()
     bad = tmp_path / 'cut.pth'
     bad.write_bytes(data[:len(data) // 3])
-    code, out = run(['tools/test.py', CONFIG, str(bad)])
+    code, out = run(
+        ['tools/test.py', CONFIG,
+         str(bad), '--work-dir',
+         str(tmp_path / 'work')])
     assert code != 0
     assert 'cut.pth' in out and 'truncated' in out
 
