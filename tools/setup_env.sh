@@ -50,7 +50,8 @@ else
     say "installing torch==2.13.0 (CPU build)"
     "${PIP[@]}" torch==2.13.0
 fi
-TORCH_VERSION=$("$PY" -c 'import torch; print(torch.__version__)')
+# -W ignore: torch warns when numpy is not installed yet
+TORCH_VERSION=$("$PY" -W ignore -c 'import torch; print(torch.__version__)')
 WHEELS="$CACHE/wheels/torch-$TORCH_VERSION"
 mkdir -p "$WHEELS"
 
