@@ -5,17 +5,15 @@ import importlib.util
 import os
 import os.path as osp
 
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 from mmpose.registry import MODELS
-from mmpose.testing import get_packed_inputs
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 import mmpose_light  # noqa: F401
+from mmpose_light.testing import predict_keypoints, randomize_batchnorm
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG_DIR = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_regression',
@@ -37,37 +35,6 @@ def _load_tool():
 tool = _load_tool()
 
 
-def _randomize_bn(model: nn.Module, seed: int = 0) -> None:
-    """Non-default BatchNorm statistics and affine parameters, mild enough
-    that activations stay of order one through the 22 blocks."""
-    gen = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, _BatchNorm):
-            n = m.num_features
-            m.running_mean.copy_(torch.randn(n, generator=gen) * 0.2)
-            m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
-            m.weight.data.copy_(torch.rand(n, generator=gen) * 0.4 + 0.2)
-            m.bias.data.copy_(torch.randn(n, generator=gen) * 0.2)
-
-
-def _predict(model: nn.Module) -> torch.Tensor:
-    # get_packed_inputs shuffles flip_indices with numpy's global generator;
-    # seed it so that every call sees the same samples.
-    np.random.seed(0)
-    data = get_packed_inputs(
-        batch_size=2,
-        num_keypoints=17,
-        img_shape=(64, 48),
-        input_size=(192, 256),
-        with_heatmap=False,
-        with_simcc_label=False)
-    data = model.data_preprocessor(data, training=False)
-    with torch.no_grad():
-        preds = model(data['inputs'], data['data_samples'], mode='predict')
-    return torch.stack(
-        [torch.from_numpy(p.pred_instances.keypoints).float() for p in preds])
-
-
 def _digest(path):
     with open(path, 'rb') as f:
         return hashlib.sha256(f.read()).hexdigest()
@@ -77,7 +44,7 @@ def _digest(path):
 def trained(tmp_path_factory):
     """A training-form checkpoint as MMEngine writes it, and its model."""
     model = MODELS.build(Config.fromfile(CONFIG).model)
-    _randomize_bn(model)
+    randomize_batchnorm(model)
     nn.init.normal_(model.head.fc.weight, std=1.)
     model.eval()
     path = str(tmp_path_factory.mktemp('ckpt') / 'epoch_1.pth')
@@ -112,7 +79,10 @@ def test_convert_save_build_deploy_config_strict_load(trained, tmp_path):
     load_checkpoint(deployed, out, map_location='cpu', strict=True)
     deployed.eval()
     torch.testing.assert_close(
-        _predict(deployed), _predict(model), rtol=1e-4, atol=1e-4)
+        predict_keypoints(deployed),
+        predict_keypoints(model),
+        rtol=1e-4,
+        atol=1e-4)
 
 
 def test_unconverted_checkpoint_into_deploy_model_is_refused(trained):

@@ -3,29 +3,24 @@ import copy
 import pytest
 import torch
 from mmpose.registry import MODELS
-from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 import mmpose_light  # noqa: F401
 from mmpose_light.models.backbones import RepVGGFusion
 from mmpose_light.models.layers import RepVGGBlock
+from mmpose_light.testing import randomize_batchnorm
+
+# BatchNorm statistics for the equivalence checks, far from the defaults
+BN_STATS = dict(
+    mean_std=0.5,
+    var_range=(0.5, 2.5),
+    weight_range=(0.5, 1.5),
+    bias_std=0.5)
 
 ARCHS = ['A', 'B']
 # a small arch keeps the per-test cost low where the paper's sizes are not
 # what is tested
 TINY = dict(num_blocks=(1, 1, 2, 2, 1), widths=(8, 8, 16, 24, 40))
-
-
-def _randomize_bn(model: nn.Module, seed: int = 0) -> None:
-    """Non-default BatchNorm statistics and affine parameters."""
-    gen = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, _BatchNorm):
-            n = m.num_features
-            m.running_mean.copy_(torch.randn(n, generator=gen) * 0.5)
-            m.running_var.copy_(torch.rand(n, generator=gen) * 2 + 0.5)
-            m.weight.data.copy_(torch.rand(n, generator=gen) + 0.5)
-            m.bias.data.copy_(torch.randn(n, generator=gen) * 0.5)
 
 
 @pytest.mark.parametrize('arch', ARCHS)
@@ -66,7 +61,7 @@ def test_odd_sizes_and_no_fusion():
 @pytest.mark.parametrize('arch', ARCHS)
 def test_deploy_keeps_outputs(arch):
     model = RepVGGFusion(arch=arch, out_indices=(2, 3, 4))
-    _randomize_bn(model)
+    randomize_batchnorm(model, **BN_STATS)
     model.eval()
     x = torch.rand(1, 3, 64, 48)
     with torch.no_grad():
@@ -101,7 +96,7 @@ def test_deploy_flag_matches_converted_keys(arch):
 
 def test_switch_twice_changes_nothing():
     model = RepVGGFusion(arch=TINY)
-    _randomize_bn(model)
+    randomize_batchnorm(model, **BN_STATS)
     model.switch_to_deploy()
     state = copy.deepcopy(model.state_dict())
     model.switch_to_deploy(dict(flip_test=True))

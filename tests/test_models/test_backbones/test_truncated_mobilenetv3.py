@@ -6,18 +6,13 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 import mmpose_light  # noqa: F401
 from mmpose_light.models.backbones import TruncatedMobileNetV3
+from mmpose_light.testing import randomize_batchnorm
 
-
-def _randomize_bn(model: torch.nn.Module) -> None:
-    """Give every BatchNorm non-default statistics and affine parameters."""
-    gen = torch.Generator().manual_seed(0)
-    for m in model.modules():
-        if isinstance(m, _BatchNorm):
-            n = m.num_features
-            m.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
-            m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
-            m.weight.data.copy_(torch.rand(n, generator=gen) + 0.5)
-            m.bias.data.copy_(torch.randn(n, generator=gen) * 0.1)
+# BatchNorm statistics for the equivalence checks, far from the defaults
+BN_STATS = dict(
+    mean_std=0.1,
+    weight_range=(0.5, 1.5),
+    bias_std=0.1)
 
 
 def test_default_is_mobileposenet_encoder():
@@ -90,7 +85,7 @@ def test_truncation_builds_nothing_past_last_layer(num_layers):
 
 def test_same_features_as_full_mobilenetv3():
     full = MobileNetV3(arch='big', out_indices=(3, 12))
-    _randomize_bn(full)
+    randomize_batchnorm(full, **BN_STATS)
     model = TruncatedMobileNetV3(out_indices=(3, 12))
     kept = {
         k: v

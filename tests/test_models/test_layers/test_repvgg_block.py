@@ -3,10 +3,17 @@ import copy
 import pytest
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 import mmpose_light  # noqa: F401
 from mmpose_light.models.layers import RepVGGBlock
+from mmpose_light.testing import randomize_batchnorm
+
+# BatchNorm statistics for the equivalence checks, far from the defaults
+BN_STATS = dict(
+    mean_std=1.,
+    var_range=(0.2, 2.2),
+    weight_range=(0.5, 1.5),
+    bias_std=1.)
 
 # (in_channels, out_channels, stride, groups): identity branch or not
 CASES = [
@@ -18,23 +25,11 @@ CASES = [
 ]
 
 
-def _randomize_bn(model: nn.Module, seed: int = 0) -> None:
-    """Non-default BatchNorm statistics and affine parameters."""
-    gen = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, _BatchNorm):
-            n = m.num_features
-            m.running_mean.copy_(torch.randn(n, generator=gen))
-            m.running_var.copy_(torch.rand(n, generator=gen) * 2 + 0.2)
-            m.weight.data.copy_(torch.rand(n, generator=gen) + 0.5)
-            m.bias.data.copy_(torch.randn(n, generator=gen))
-
-
 def _block(*case, **kwargs):
     in_channels, out_channels, stride, groups = case
     block = RepVGGBlock(
         in_channels, out_channels, stride=stride, groups=groups, **kwargs)
-    _randomize_bn(block)
+    randomize_batchnorm(block, **BN_STATS)
     return block.eval()
 
 
