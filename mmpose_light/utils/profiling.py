@@ -74,7 +74,9 @@ class num_threads:
 def compare_latency(candidates: Dict[str, Callable[[], object]],
                     rounds: int = 20,
                     warmup: int = 3,
-                    threads: Optional[int] = 1) -> Dict[str, float]:
+                    threads: Optional[int] = 1,
+                    progress: Optional[Callable[[int, int], None]] = None
+                    ) -> Dict[str, float]:
     """Median wall time of each candidate, measured interleaved.
 
     Each round calls every candidate once, in turn, so slow phases of a
@@ -86,6 +88,9 @@ def compare_latency(candidates: Dict[str, Callable[[], object]],
         warmup (int): Untimed calls per candidate first. Defaults to 3.
         threads (int, optional): ``torch`` threads while timing; ``None``
             keeps the current setting. Defaults to 1.
+        progress (Callable[[int, int], None], optional): Called after each
+            round with ``(rounds_done, rounds)``, for long measurements.
+            Defaults to None.
 
     Returns:
         dict[str, float]: Name to median milliseconds per call.
@@ -97,9 +102,11 @@ def compare_latency(candidates: Dict[str, Callable[[], object]],
         for fn in candidates.values():
             for _ in range(warmup):
                 fn()
-        for _ in range(rounds):
+        for done in range(1, rounds + 1):
             for name, fn in candidates.items():
                 start = time.perf_counter()
                 fn()
                 times[name].append((time.perf_counter() - start) * 1e3)
+            if progress is not None:
+                progress(done, rounds)
     return {name: statistics.median(t) for name, t in times.items()}
