@@ -65,12 +65,10 @@ sys.path.insert(0, ROOT)
 
 import mmpose_light  # noqa: E402,F401  (compat fixes and registration)
 from mmengine.config import Config  # noqa: E402
-from mmengine.hub import get_config  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
-from mmpose.registry import MODELS  # noqa: E402
 from mmpose_light.models.utils import reparameterize_model  # noqa: E402
-from mmpose_light.utils import compare_latency, get_complexity  # noqa: E402
+from mmpose_light.utils import (  # noqa: E402
+    build_offline, compare_latency, get_complexity)
 
 OURS_DIR = osp.join(ROOT, 'configs', 'body_2d_keypoint')
 MPN_CONFIG = osp.join(OURS_DIR, 'topdown_heatmap', 'coco',
@@ -223,37 +221,6 @@ def quiet_mmengine() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def load_config(config: str) -> Config:
-    """Load a config file, or a stock one given as ``mmpose::path``."""
-    if config.startswith('mmpose::'):
-        return get_config(config)
-    return Config.fromfile(config)
-
-
-def strip_external(cfg: object) -> object:
-    """Make a model config buildable offline with MMPose alone.
-
-    Drops every ``init_cfg`` that loads a checkpoint (there is no network
-    here); other initialisers are kept, so weights are random but
-    distributed as in training from scratch. Drops ``_scope_='mmdet'``
-    (RTMPose's ``CSPNeXt``): MMPose registers the same backbone itself.
-    """
-    if isinstance(cfg, dict):
-        init_cfg = cfg.get('init_cfg')
-        inits = init_cfg if isinstance(init_cfg, list) else [init_cfg]
-        if any(isinstance(i, dict) and i.get('type') == 'Pretrained'
-               for i in inits):
-            cfg.pop('init_cfg')
-        if cfg.get('_scope_') == 'mmdet':
-            cfg.pop('_scope_')
-        for value in cfg.values():
-            strip_external(value)
-    elif isinstance(cfg, (list, tuple)):
-        for value in cfg:
-            strip_external(value)
-    return cfg
-
-
 def input_hw(cfg: Config) -> Tuple[int, int]:
     """Input (H, W) of a config, from its codec's ``input_size`` (W, H)."""
     codec = cfg.get('codec') or cfg.model.head.decoder
@@ -275,11 +242,8 @@ def build_model(name: str) -> Tuple[nn.Module, Tuple[int, int]]:
         raise ValueError(f'unknown model {name!r}; choose from: '
                          f'{", ".join(MODELS_TABLE)}')
     spec = MODELS_TABLE[name]
-    cfg = load_config(spec.config)
-    # MMEngine's complexity counter leaves its own scope as the default one
-    with DefaultScope.overwrite_default_scope('mmpose'), quiet_mmengine():
-        model = MODELS.build(strip_external(cfg.model.to_dict()))
-        model.init_weights()
+    with quiet_mmengine():
+        model, cfg = build_offline(spec.config)
     if spec.form == 'deploy':
         model = reparameterize_model(model, inplace=True)
     return model.eval(), input_hw(cfg)

@@ -13,7 +13,64 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-__all__ = ['get_complexity', 'compare_latency', 'num_threads']
+__all__ = [
+    'get_complexity', 'compare_latency', 'num_threads', 'load_config',
+    'build_offline'
+]
+
+
+def load_config(config: str):
+    """Load a config file, or a stock one given as ``mmpose::path``."""
+    from mmengine.config import Config
+    from mmengine.hub import get_config
+    if config.startswith('mmpose::'):
+        return get_config(config)
+    return Config.fromfile(config)
+
+
+def _strip_external(cfg: object) -> object:
+    """Drop what needs a network or another package from a model config.
+
+    Every ``init_cfg`` that loads a checkpoint goes; other initialisers stay,
+    so weights are random but distributed as when training from scratch.
+    ``_scope_='mmdet'`` (RTMPose's ``CSPNeXt``) goes too: MMPose registers
+    the same backbone itself.
+    """
+    if isinstance(cfg, dict):
+        init_cfg = cfg.get('init_cfg')
+        inits = init_cfg if isinstance(init_cfg, list) else [init_cfg]
+        if any(isinstance(i, dict) and i.get('type') == 'Pretrained'
+               for i in inits):
+            cfg.pop('init_cfg')
+        if cfg.get('_scope_') == 'mmdet':
+            cfg.pop('_scope_')
+        for value in cfg.values():
+            _strip_external(value)
+    elif isinstance(cfg, (list, tuple)):
+        for value in cfg:
+            _strip_external(value)
+    return cfg
+
+
+def build_offline(config: str) -> Tuple[nn.Module, object]:
+    """Build a config's model with random weights, without a network.
+
+    Args:
+        config (str): A config file, or a stock one as ``mmpose::path``.
+
+    Returns:
+        tuple[nn.Module, Config]: The model in eval mode, on CPU, and the
+        loaded config.
+    """
+    from mmengine.registry import DefaultScope
+    from mmpose.registry import MODELS
+
+    cfg = load_config(config)
+    # MMEngine's complexity counter leaves its own scope as the default one
+    with DefaultScope.overwrite_default_scope('mmpose'):
+        model = MODELS.build(_strip_external(cfg.model.to_dict()))
+        model.init_weights()
+    return model.eval(), cfg
 
 
 def get_complexity(model: nn.Module,

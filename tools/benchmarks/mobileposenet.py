@@ -34,16 +34,14 @@ from torch import nn
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
-from mmengine.config import Config  # noqa: E402
-from mmengine.hub import get_config  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmpose.models.heads import HeatmapHead  # noqa: E402
-from mmpose.registry import MODELS  # noqa: E402
 
 import mmpose_light  # noqa: E402,F401
 from mmpose_light.models.layers import LPB  # noqa: E402
-from mmpose_light.utils import compare_latency, get_complexity  # noqa: E402
+from mmpose_light.utils import (  # noqa: E402
+    build_offline, compare_latency, get_complexity)
 
 CFG_DIR = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap',
                    'coco')
@@ -70,18 +68,6 @@ PAPER: Dict[str, Tuple[float, float]] = {
 }
 
 
-def build(config: str) -> nn.Module:
-    """Build a config's model in eval mode, without pretrained weights."""
-    if config.startswith('mmpose::'):
-        cfg = get_config(config)
-    else:
-        cfg = Config.fromfile(config)
-    cfg.model.backbone.pop('init_cfg', None)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    return model.eval()
-
-
 def check_size() -> bool:
     """Print MobilePoseNet's size against the paper; True if within 10%."""
     print('Size (MMEngine counter); paper: 1.5M params, 0.557 GFLOPs at '
@@ -91,7 +77,7 @@ def check_size() -> bool:
     all_ok = True
     for size, (paper_params, paper_gflops) in PAPER.items():
         h, w = (int(s) for s in size.split('x'))
-        model = build(MOBILEPOSENET_CONFIG.format(size))
+        model = build_offline(MOBILEPOSENET_CONFIG.format(size))[0]
         params, flops = get_complexity(model, (3, h, w))
         params, gflops = params / 1e6, flops / 1e9
         dp = params / paper_params - 1
@@ -168,7 +154,7 @@ def speed(model: nn.Module, rounds: int, threads: int) -> None:
     """Latency of MobilePoseNet against MMPose's stock light models."""
     models = {'MobilePoseNet': model}
     for name, config in STOCK_CONFIGS.items():
-        models[name] = build(config)
+        models[name] = build_offline(config)[0]
 
     print(f'\nStock models (MMEngine counter, input {INPUT_SHAPE})')
     for name, m in models.items():
@@ -209,7 +195,7 @@ def main() -> int:
     MMLogger.get_current_instance().setLevel(logging.ERROR)
     init_default_scope('mmpose')
     size_ok = check_size()
-    model = build(MOBILEPOSENET_CONFIG.format('256x192'))
+    model = build_offline(MOBILEPOSENET_CONFIG.format('256x192'))[0]
     ablation(model, args.rounds, args.threads)
     speed(model, args.rounds, args.threads)
     return 0 if size_ok else 1

@@ -25,19 +25,16 @@ import sys
 from typing import Dict, Tuple
 
 import torch
-from torch import nn
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
-from mmengine.config import Config  # noqa: E402
-from mmengine.hub import get_config  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
-from mmpose.registry import MODELS  # noqa: E402
 
 import mmpose_light  # noqa: E402,F401
 from mmpose_light.models.utils import reparameterize_model  # noqa: E402
-from mmpose_light.utils import compare_latency, get_complexity  # noqa: E402
+from mmpose_light.utils import (  # noqa: E402
+    build_offline, compare_latency, get_complexity)
 
 CFG_DIR = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_regression',
                    'coco')
@@ -57,18 +54,6 @@ TABLE5: Dict[str, Tuple[float, float]] = {
 }
 
 
-def build(config: str) -> nn.Module:
-    """Build a config's model in eval mode, without pretrained weights."""
-    if '::' in config:
-        cfg = get_config(config)
-    else:
-        cfg = Config.fromfile(config)
-    cfg.model.backbone.pop('init_cfg', None)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    return model.eval()
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
@@ -83,10 +68,10 @@ def main() -> int:
     init_default_scope('mmpose')
     models = {}
     for arch in 'AB':
-        train = build(REPNET_CONFIG.format(arch.lower()))
+        train = build_offline(REPNET_CONFIG.format(arch.lower()))[0]
         models[f'RepNet-{arch} train'] = train
         models[f'RepNet-{arch} deploy'] = reparameterize_model(train)
-    models['RLE ResNet-50'] = build(RLE_RES50_CONFIG)
+    models['RLE ResNet-50'] = build_offline(RLE_RES50_CONFIG)[0]
 
     print(f'Size (MMEngine counter, input {INPUT_SHAPE}); paper: Table 5')
     print(f'{"model":<17}{"params":>9}{"paper":>8}{"diff":>8}'
