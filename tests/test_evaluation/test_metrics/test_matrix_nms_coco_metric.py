@@ -4,9 +4,11 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
+import torch
 from mmpose.datasets.datasets.body import CocoDataset
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import METRICS
+from mmpose.structures.bbox import bbox_overlaps, bbox_xywh2xyxy
 from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
@@ -20,14 +22,12 @@ DET_FILE = osp.join(SAMPLE, 'test_coco_det_AP_H_56.json')
 SIGMAS = parse_pose_metainfo(CocoDataset.METAINFO)['sigmas']
 
 
-def box_iou(box, boxes):
-    """IoU of an xywh box with (M, 4) xywh boxes."""
-    x1 = np.maximum(box[0], boxes[:, 0])
-    y1 = np.maximum(box[1], boxes[:, 1])
-    x2 = np.minimum(box[0] + box[2], boxes[:, 0] + boxes[:, 2])
-    y2 = np.minimum(box[1] + box[3], boxes[:, 1] + boxes[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    return inter / (box[2] * box[3] + boxes[:, 2] * boxes[:, 3] - inter)
+def overlaps_xywh(box, boxes) -> np.ndarray:
+    """IoU of an xywh box with (M, 4) xywh boxes, by MMPose's
+    ``bbox_overlaps``."""
+    as_xyxy = [bbox_xywh2xyxy(np.array(b, dtype=np.float64).reshape(-1, 4))
+               for b in (box, boxes)]
+    return bbox_overlaps(*map(torch.from_numpy, as_xyxy))[0].numpy()
 
 
 def sample_predictions(seed=0):
@@ -41,7 +41,7 @@ def sample_predictions(seed=0):
     for n, det in enumerate(dets):
         people = [a for a in anns if a['image_id'] == det['image_id']]
         boxes = np.array([a['bbox'] for a in people])
-        person = people[int(np.argmax(box_iou(np.array(det['bbox']), boxes)))]
+        person = people[int(overlaps_xywh(det['bbox'], boxes).argmax())]
         kpts = np.array(person['keypoints'], dtype=np.float32).reshape(-1, 3)
         size = np.sqrt(det['bbox'][2] * det['bbox'][3])
         coords = kpts[:, :2] + rng.normal(0, 0.05 * size, (17, 2))
