@@ -1,7 +1,6 @@
 """ONNX export: ONNX Runtime matches PyTorch at any batch, the embedded
 pipeline metadata, re-parameterization of training-form models, stock MMPose
 configs, and bad input that must leave no file behind."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -21,14 +20,6 @@ from mmpose_light.models.utils import reparameterize_model
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STOCK_CONFIG = osp.join(ROOT, 'tests', 'data', 'configs',
                         'stock_mobilenetv2_sample.py')
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def read_meta(path):
@@ -181,7 +172,7 @@ TINY_OPTIONS = [
 ]
 
 
-def test_tool_exports_a_checkpoint(tiny_model, configs, tmp_path):
+def test_tool_exports_a_checkpoint(tiny_model, configs, tmp_path, load_tool):
     tool = load_tool('export_onnx')
     checkpoint = str(tmp_path / 'tiny.pth')
     torch.save({'state_dict': tiny_model.state_dict()}, checkpoint)
@@ -206,7 +197,8 @@ def test_tool_exports_a_checkpoint(tiny_model, configs, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ['tiny.onnx', 'tiny.pth']
 
 
-def test_tool_bad_input_writes_nothing(tiny_model, configs, tmp_path):
+def test_tool_bad_input_writes_nothing(tiny_model, configs, tmp_path,
+                                       load_tool):
     tool = load_tool('export_onnx')
     out = str(tmp_path / 'x.onnx')
     with pytest.raises(FileNotFoundError, match='missing.pth'):

@@ -1,7 +1,6 @@
 """The ONNX Runtime top-down pipeline: the same keypoints as MMPose's
 ``inference_topdown``, decoders equal to MMPose's codecs, Matrix-OKS-NMS,
 no torch in the pipeline, the command line tool and bad input."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -22,14 +21,6 @@ from mmpose_light.deploy.ort_inference import (decode_msra_heatmaps,
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SAMPLE = osp.join(ROOT, 'data', 'sample', 'coco')
 DET_FILE = osp.join(SAMPLE, 'test_coco_det_AP_H_56.json')
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize('kind', ['heatmap', 'regression'])
@@ -201,7 +192,7 @@ np.save({out!r}, estimator.predict(image, boxes, nms=None)['keypoints'])
 
 
 def test_tool_with_boxes_and_detections(estimators, exports, samples,
-                                        tmp_path):
+                                        tmp_path, load_tool):
     tool = load_tool('ort_inference')
     onnx_file = exports['regression']['path']
     path, image, boxes = samples[2]
@@ -238,7 +229,7 @@ def test_tool_with_boxes_and_detections(estimators, exports, samples,
     assert instances[0]['bbox_score'] == pytest.approx(first['score'])
 
 
-def test_tool_bad_input_writes_nothing(exports, samples, tmp_path):
+def test_tool_bad_input_writes_nothing(exports, samples, tmp_path, load_tool):
     tool = load_tool('ort_inference')
     onnx_file = exports['regression']['path']
     path = samples[0][0]

@@ -1,7 +1,6 @@
 """tools/benchmark.py in --quick mode on two small models: outputs, their
 columns and values that follow from the definitions (no timed asserts)."""
 import csv
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -14,17 +13,9 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 OURS, STOCK = 'MobilePoseNet-256x192', 'RTMPose-t'
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'benchmark_tool', osp.join(ROOT, 'tools', 'benchmark.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
-def tool():
-    return load_tool()
+def tool(load_tool):
+    return load_tool('benchmark')
 
 
 @pytest.fixture(scope='module')

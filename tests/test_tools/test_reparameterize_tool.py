@@ -1,7 +1,6 @@
 """tools/reparameterize.py: convert, save, build the deploy config, load
 strictly, same keypoints; and its refusals."""
 import hashlib
-import importlib.util
 import os
 import os.path as osp
 
@@ -24,15 +23,9 @@ DEPLOY_CONFIG = osp.join(
     CFG_DIR, 'td-reg_repvgg-a-fusion-deploy_rle-1xb64-210e_coco-256x192.py')
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'reparameterize_tool', osp.join(ROOT, 'tools', 'reparameterize.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+@pytest.fixture(scope='module')
+def tool(load_tool):
+    return load_tool('reparameterize')
 
 
 def _digest(path):
@@ -57,7 +50,7 @@ def trained(tmp_path_factory):
     return model, path
 
 
-def test_convert_save_build_deploy_config_strict_load(trained, tmp_path):
+def test_convert_save_build_deploy_config_strict_load(trained, tmp_path, tool):
     model, ckpt = trained
     before = _digest(ckpt)
     out = str(tmp_path / 'deploy.pth')
@@ -93,7 +86,7 @@ def test_unconverted_checkpoint_into_deploy_model_is_refused(trained):
         load_checkpoint(deployed, ckpt, map_location='cpu', strict=False)
 
 
-def test_refuses_to_overwrite_input(trained):
+def test_refuses_to_overwrite_input(trained, tool):
     _, ckpt = trained
     before = _digest(ckpt)
     with pytest.raises(SystemExit, match='refusing to overwrite'):
@@ -101,7 +94,7 @@ def test_refuses_to_overwrite_input(trained):
     assert _digest(ckpt) == before
 
 
-def test_missing_files_and_wrong_config(trained, tmp_path):
+def test_missing_files_and_wrong_config(trained, tmp_path, tool):
     _, ckpt = trained
     out = str(tmp_path / 'out.pth')
     with pytest.raises(SystemExit, match='checkpoint .*missing.pth'):
@@ -115,7 +108,7 @@ def test_missing_files_and_wrong_config(trained, tmp_path):
     assert not osp.exists(out)
 
 
-def test_converting_a_deploy_checkpoint_is_refused(trained, tmp_path):
+def test_converting_a_deploy_checkpoint_is_refused(trained, tmp_path, tool):
     _, ckpt = trained
     first = str(tmp_path / 'deploy.pth')
     tool.main([CONFIG, ckpt, first])
