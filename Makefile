@@ -3,9 +3,10 @@
 # later runs reuse the cached wheel and take seconds).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-export VENV
+RUNTIME_VENV ?= .venv-runtime
+export VENV RUNTIME_VENV
 
-.PHONY: install install-tests demo test benchmark
+.PHONY: install install-tests install-runtime-tests demo test benchmark
 
 install:
 	tools/setup_env.sh
@@ -13,12 +14,20 @@ install:
 install-tests:
 	tools/setup_env.sh --tests
 
+# the runtime alone (numpy, OpenCV, ONNX Runtime): no PyTorch in it
+install-runtime-tests:
+	tools/setup_runtime_env.sh --tests
+
 # Train on the bundled COCO sample, evaluate with CocoMetric, draw skeletons.
 demo: install
 	PYTHON=$(PY) tools/run_demo.sh
 
-test: install-tests
+# The whole suite in the training environment, then the runtime's tests
+# where torch, mmcv, mmengine and mmpose cannot be imported.
+test: install-tests install-runtime-tests
 	$(PY) -m pytest tests
+	MMPOSE_LIGHT_RUNTIME_ONLY=1 $(RUNTIME_VENV)/bin/python -m pytest \
+		tests/test_runtime
 
 benchmark: install
 	$(PY) tools/benchmark.py

@@ -4,6 +4,10 @@ torch, mmcv and mmpose are deliberately not in ``install_requires``: an
 unpinned torch pulls a CUDA build, mmcv must be compiled with its ops for the
 installed torch, and mmpose's metadata asks for packages that do not install
 on this stack. ``tools/setup_env.sh`` installs them; see README.md.
+
+The torch-free runtime, ``mmpose_light_runtime``, is a distribution of its
+own in ``runtime/`` (numpy, OpenCV and ONNX Runtime only); this package
+imports it and requires it from that folder.
 """
 import re
 from pathlib import Path
@@ -33,7 +37,9 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.8',
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
-    install_requires=parse_requirements('requirements.txt'),
+    install_requires=parse_requirements('requirements.txt') + [
+        f'mmpose-light-runtime @ {(HERE / "runtime").resolve().as_uri()}'
+    ],
     extras_require={'tests': parse_requirements('requirements/tests.txt')},
     zip_safe=False,
 )

@@ -112,8 +112,11 @@ fi
 # CUDA torch); requirements.txt lists what it really imports.
 # mmpose.models imports mmdet (RTMO head); mmdet's own metadata would pull
 # mmcv and torch again, so it is installed without dependencies too.
-say "mmpose 1.3.2, mmdet 3.3.0 and mmpose_light"
+say "mmpose 1.3.2, mmdet 3.3.0, mmpose_light and its runtime"
 "${PIP[@]}" --no-deps mmpose==1.3.2 mmdet==3.3.0
+# the torch-free runtime (runtime/) is a distribution of its own, which the
+# training side imports; its requirements are in requirements.txt already
+"${PIP[@]}" --no-deps -e "$ROOT/runtime"
 "${PIP[@]}" --no-deps -e "$ROOT"
 if [ "$WITH_TESTS" = 1 ]; then
     "${PIP[@]}" -r "$ROOT/requirements/tests.txt"

@@ -2,11 +2,11 @@
 
 What is exported is ``model._forward``: backbone, neck and head forward, the
 tensor(s) the head's ``predict`` decodes, without flip test and without the
-decoding itself. The batch axis is dynamic. Everything the runtime pipeline
-of :mod:`mmpose_light.deploy.ort_inference` needs to go from an image and
-person boxes to keypoints (input size, crop settings, normalisation, codec,
-dataset meta) is embedded as JSON in the model's ``metadata_props`` under
-:data:`~mmpose_light.deploy.ort_inference.META_KEY`.
+decoding itself. The batch axis is dynamic. Everything the runtime
+(:mod:`mmpose_light_runtime`) needs to go from an image and person boxes to
+keypoints (input size, crop settings, normalisation, codec, flip-test
+settings, dataset meta) is embedded as JSON in the model's
+``metadata_props`` under :data:`mmpose_light_runtime.META_KEY`.
 
 A model whose re-parameterizable modules are still in training form (a
 module with ``deploy=False`` and a ``switch_to_deploy`` method, such as a
@@ -17,7 +17,6 @@ exported graph therefore never holds the training branches.
 import json
 import os
 import os.path as osp
-import tempfile
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -28,8 +27,9 @@ from mmpose.models.heads import RLEHead
 from mmpose.models.pose_estimators.base import BasePoseEstimator
 from torch import Tensor, nn
 
+from mmpose_light_runtime.fileio import AtomicFile
+from mmpose_light_runtime.meta import META_KEY, META_VERSION
 from ..models.utils import reparameterize_model
-from .ort_inference import META_KEY, META_VERSION
 
 __all__ = ['export_onnx', 'build_deploy_meta', 'training_form_modules']
 
@@ -42,6 +42,7 @@ _OUTPUT_NAMES = {
     'MSRAHeatmap': ['heatmaps'],
     'UDPHeatmap': ['heatmaps'],
     'RegressionLabel': ['coords'],
+    'SimCCLabel': ['simcc_x', 'simcc_y'],
 }
 
 # The codec attributes that decoding uses, by codec type.
@@ -51,7 +52,11 @@ _CODEC_PARAMS = {
     'UDPHeatmap': ('input_size', 'heatmap_size', 'heatmap_type', 'sigma',
                    'radius_factor', 'blur_kernel_size'),
     'RegressionLabel': ('input_size', ),
+    'SimCCLabel': ('input_size', 'simcc_split_ratio', 'use_dark', 'sigma'),
 }
+
+# The head settings of MMPose's flip test (``test_cfg``) the runtime reads.
+_FLIP_TEST_KEYS = ('flip_mode', 'shift_heatmap', 'shift_coords')
 
 
 class _NetworkForward(nn.Module):
@@ -177,7 +182,7 @@ def build_deploy_meta(model: BasePoseEstimator,
 
     Returns:
         dict: JSON-serialisable metadata; see
-        :class:`~mmpose_light.deploy.ort_inference.OrtTopdownEstimator`.
+        :class:`mmpose_light_runtime.TopdownEstimator`.
     """
     cfg = getattr(model, 'cfg', None)
     preprocessor = model.data_preprocessor
@@ -202,6 +207,10 @@ def build_deploy_meta(model: BasePoseEstimator,
         sigmoid_sigma=isinstance(head, RLEHead),
         output_keypoint_indices=_to_builtin(
             test_cfg.get('output_keypoint_indices', None)),
+        test_cfg={
+            key: _to_builtin(test_cfg[key])
+            for key in _FLIP_TEST_KEYS if key in test_cfg
+        },
         preprocess=dict(
             mean=_to_builtin(mean.flatten()) if normalize else None,
             std=_to_builtin(std.flatten()) if normalize else None,
@@ -371,10 +380,7 @@ def export_onnx(model: BasePoseEstimator,
             output_names = [f'output_{i}' for i in range(num_outputs)]
         deploy_meta = build_deploy_meta(model, input_shape, output_names, meta)
 
-        fd, tmp_file = tempfile.mkstemp(suffix='.onnx.tmp',
-                                        prefix='.',
-                                        dir=out_dir)
-        os.close(fd)
+        output = AtomicFile(out_file)
         try:
             dynamic_axes = {
                 name: {
@@ -384,17 +390,17 @@ def export_onnx(model: BasePoseEstimator,
             }
             with torch.no_grad():
                 torch.onnx.export(network, (dummy, ),
-                                  tmp_file,
+                                  output.tmp,
                                   input_names=['input'],
                                   output_names=output_names,
                                   opset_version=opset_version,
                                   dynamic_axes=dynamic_axes,
                                   do_constant_folding=True,
                                   dynamo=False)
-            _embed_meta(tmp_file, deploy_meta)
+            _embed_meta(output.tmp, deploy_meta)
             max_abs = max_rel = None
             if check:
-                max_abs, max_rel = _check_with_ort(tmp_file, check_input,
+                max_abs, max_rel = _check_with_ort(output.tmp, check_input,
                                                    reference)
                 if not max_rel <= rel_tol:
                     raise RuntimeError(
@@ -402,10 +408,9 @@ def export_onnx(model: BasePoseEstimator,
                         f'relative error {max_rel:.3g} > {rel_tol:g} '
                         f'(max abs error {max_abs:.3g}); {out_file!r} was '
                         'not written')
-            os.replace(tmp_file, out_file)
+            output.commit()
         finally:
-            if osp.exists(tmp_file):
-                os.remove(tmp_file)
+            output.discard()
     finally:
         model.train(was_training)
     return dict(max_abs_err=max_abs,

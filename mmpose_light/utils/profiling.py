@@ -15,7 +15,7 @@ from torch import nn
 
 __all__ = [
     'get_complexity', 'compare_latency', 'num_threads', 'load_config',
-    'build_offline'
+    'build_offline', 'strip_external'
 ]
 
 
@@ -28,7 +28,7 @@ def load_config(config: str):
     return Config.fromfile(config)
 
 
-def _strip_external(cfg: object) -> object:
+def strip_external(cfg: object) -> object:
     """Drop what needs a network or another package from a model config.
 
     Every ``init_cfg`` that loads a checkpoint goes; other initialisers stay,
@@ -45,10 +45,10 @@ def _strip_external(cfg: object) -> object:
         if cfg.get('_scope_') == 'mmdet':
             cfg.pop('_scope_')
         for value in cfg.values():
-            _strip_external(value)
+            strip_external(value)
     elif isinstance(cfg, (list, tuple)):
         for value in cfg:
-            _strip_external(value)
+            strip_external(value)
     return cfg
 
 
@@ -68,7 +68,7 @@ def build_offline(config: str) -> Tuple[nn.Module, object]:
     cfg = load_config(config)
     # MMEngine's complexity counter leaves its own scope as the default one
     with DefaultScope.overwrite_default_scope('mmpose'):
-        model = MODELS.build(_strip_external(cfg.model.to_dict()))
+        model = MODELS.build(strip_external(cfg.model.to_dict()))
         model.init_weights()
     return model.eval(), cfg
 

@@ -16,7 +16,10 @@ import torch
 from torch import nn
 
 import mmpose_light  # noqa: F401
-from mmpose_light.deploy import OrtTopdownEstimator, export_onnx, read_image
+from mmpose_light.deploy import export_onnx
+from mmpose_light.utils import load_config
+from mmpose_light.utils.profiling import strip_external
+from mmpose_light_runtime import TopdownEstimator, read_image
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SAMPLE = osp.join(ROOT, 'data', 'sample', 'coco')
@@ -27,7 +30,10 @@ CONFIGS = dict(
     # training form: export must re-parameterize it
     regression=osp.join(
         ROOT, 'configs', 'body_2d_keypoint', 'topdown_regression', 'coco',
-        'td-reg_repvgg-a-fusion_rle-1xb64-210e_coco-256x192.py'))
+        'td-reg_repvgg-a-fusion_rle-1xb64-210e_coco-256x192.py'),
+    # a stock MMPose model with the SimCC codec, without its ImageNet init
+    simcc='mmpose::body_2d_keypoint/rtmpose/coco/'
+    'rtmpose-t_8xb256-420e_coco-256x192.py')
 
 # MobilePoseNet at 64x48 instead of 256x192: fast exports for the tests of
 # failures and of the tool
@@ -67,11 +73,10 @@ def init_model(*args, **kwargs) -> nn.Module:
 
 def build(kind: str) -> nn.Module:
     torch.manual_seed(0)
-    model = init_model(
-        CONFIGS[kind],
-        None,
-        device='cpu',
-        cfg_options=dict(model=dict(test_cfg=dict(flip_test=False))))
+    cfg = load_config(CONFIGS[kind])
+    cfg.model = strip_external(cfg.model.to_dict())
+    cfg.model['test_cfg']['flip_test'] = False
+    model = init_model(cfg, None, device='cpu')
     return calibrate_bn(model)
 
 
@@ -135,6 +140,6 @@ def tiny_model():
 def estimators(exports):
     """An ONNX Runtime pipeline per exported kind."""
     return {
-        kind: OrtTopdownEstimator(export['path'], num_threads=1)
+        kind: TopdownEstimator(export['path'], num_threads=1)
         for kind, export in exports.items()
     }

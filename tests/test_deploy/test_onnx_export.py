@@ -12,10 +12,11 @@ import pytest
 import torch
 from torch import nn
 
-from mmpose_light.deploy import META_KEY, export_onnx
+from mmpose_light.deploy import export_onnx
 from mmpose_light.deploy import onnx_export as onnx_export_module
 from mmpose_light.deploy import training_form_modules
 from mmpose_light.models.utils import reparameterize_model
+from mmpose_light_runtime import META_KEY
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STOCK_CONFIG = osp.join(ROOT, 'tests', 'data', 'configs',
@@ -42,7 +43,7 @@ def test_ort_matches_pytorch_at_any_batch(models, exports, estimators, kind,
                                           batch):
     model, export = models[kind], exports[kind]
     assert export['result']['max_rel_err'] <= 1e-4
-    session = estimators[kind].session
+    session = estimators[kind].backend.session
     assert isinstance(session.get_inputs()[0].shape[0], str)  # dynamic
     inputs = torch.randn(batch,
                          3,

@@ -1,5 +1,5 @@
-"""tools/demo.py: draws poses from PyTorch and ONNX models; bad input gets
-a clear error and leaves no output file."""
+"""tools/demo.py: the runtime's command line with a PyTorch or ONNX model;
+bad input gets a clear error and leaves no output file."""
 import json
 import os.path as osp
 import subprocess
@@ -39,21 +39,26 @@ def checkpoint(tmp_path_factory):
     return path
 
 
-def detections_of(image_id):
-    return [d for d in json.load(open(DETS)) if d['image_id'] == image_id]
+def detections_of(image_id, score_thr=0.):
+    return [
+        d for d in json.load(open(DETS))
+        if d['image_id'] == image_id and d['score'] >= score_thr
+    ]
 
 
-def test_draws_poses_with_nms(checkpoint, tmp_path):
-    out = tmp_path / 'pose.jpg'
+def test_draws_poses_and_writes_json(checkpoint, tmp_path):
+    out, js = tmp_path / 'pose.jpg', tmp_path / 'pose.json'
     code, log = run(CONFIG, checkpoint, '--img', IMG, '--det-file', DETS,
-                    '--bbox-thr', '0', '--out-file', str(out))
+                    '--bbox-thr', '0', '--nms', 'none', '--out-file',
+                    str(out), '--json', str(js))
     assert code == 0, log[-2000:]
     boxes = len(detections_of(196141))
-    assert f'{boxes} boxes' in log
+    assert f'{boxes} person box(es), {boxes} pose(s)' in log
     drawn = cv2.imread(str(out))
     original = cv2.imread(IMG)
     assert drawn.shape == original.shape
-    assert np.abs(drawn.astype(int) - original).mean() > 0.5
+    assert np.abs(drawn.astype(int) - original).mean() > 0.3
+    assert len(json.loads(js.read_text())) == boxes
 
 
 def test_onnx_model_draws_too(checkpoint, tmp_path):
@@ -66,10 +71,11 @@ def test_onnx_model_draws_too(checkpoint, tmp_path):
         onnx_file,
         input_shape=(1, 3, 256, 192))
     out = tmp_path / 'pose_onnx.png'
-    code, log = run(CONFIG, onnx_file, '--img', IMG, '--out-file', str(out),
-                    '--nms', 'none')
+    code, log = run(CONFIG, onnx_file, IMG, '--out', str(out), '--nms',
+                    'none')
     assert code == 0, log[-2000:]
-    assert '1 boxes, 1 poses' in log  # the whole image is the one box
+    # the whole image is the one box
+    assert '1 person box(es), 1 pose(s)' in log
     assert cv2.imread(str(out)).shape == cv2.imread(IMG).shape
 
 
@@ -83,9 +89,19 @@ def test_bad_inputs_leave_no_output(checkpoint, tmp_path):
 
     code, log = run(CONFIG, checkpoint, '--img', IMG, '--det-file', DETS,
                     '--bbox-thr', '1.1', '--out-file', str(out))
-    assert code != 0 and 'no person detection' in log
+    assert code != 0 and 'no person box of image id 196141' in log
 
     code, log = run(CONFIG, str(tmp_path / 'absent.pth'), '--img', IMG,
                     '--out-file', str(out))
     assert code != 0 and 'absent.pth' in log
     assert list(tmp_path.iterdir()) == [broken]
+
+
+def test_every_pose_below_the_threshold_is_said(checkpoint, tmp_path):
+    out = tmp_path / 'pose.jpg'
+    code, log = run(CONFIG, checkpoint, IMG, '--det-file', DETS, '--out',
+                    str(out), '--nms-thr', '2')
+    assert code != 0
+    assert 'scored below the NMS threshold --nms-thr 2.0' in log
+    assert '--nms-thr 0.05' in log
+    assert not out.exists()

@@ -1,0 +1,129 @@
+"""Tracking on video: ids kept across frames by OKS, detection every N
+frames with boxes carried from poses in between."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from mmpose_light_runtime import (DetectionFile, PosePipeline, PoseResult,
+                                  PoseTracker, TopdownEstimator)
+from mmpose_light_runtime.tracker import bboxes_from_poses
+from tiny_models import gt_boxes
+
+SHIFT = np.array([3., 2.])  # pixels per frame
+NUM_FRAMES = 12
+
+
+def shifted(image, offset):
+    matrix = np.float32([[1, 0, offset[0]], [0, 1, offset[1]]])
+    return cv2.warpAffine(image, matrix, image.shape[1::-1])
+
+
+@pytest.fixture(scope='module')
+def shifted_video(tmp_path_factory, sample_image):
+    """A video of the sample image moving by SHIFT per frame, and a COCO
+    detection file of its ground-truth boxes, moved alike, per frame."""
+    folder = tmp_path_factory.mktemp('video')
+    path = str(folder / 'moving.avi')
+    height, width = sample_image.shape[:2]
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'MJPG'), 10,
+                             (width, height))
+    dets = []
+    rng = np.random.default_rng(0)
+    for t in range(NUM_FRAMES):
+        writer.write(shifted(sample_image, SHIFT * t))
+        # the boxes come in another order every frame: ids cannot follow
+        # the order
+        boxes = rng.permutation(gt_boxes() + np.tile(SHIFT * t, 2))
+        for x1, y1, x2, y2 in boxes:
+            dets.append(dict(image_id=t, category_id=1, score=0.9,
+                             bbox=[x1, y1, x2 - x1, y2 - y1]))
+    writer.release()
+    det_file = folder / 'moving_dets.json'
+    det_file.write_text(json.dumps(dets))
+    return path, str(det_file)
+
+
+def test_no_id_switch_on_a_moving_video(pose_model, shifted_video):
+    video, det_file = shifted_video
+    pipeline = PosePipeline(TopdownEstimator(pose_model),
+                            DetectionFile(det_file), nms=None,
+                            tracking=True)
+    people = len(gt_boxes())
+    ids_per_person = []
+    for frame, result in pipeline.run(video):
+        assert len(result) == people
+        # which ground-truth person each pose belongs to: by its box
+        boxes = gt_boxes() + np.tile(SHIFT * frame.index, 2)
+        person = np.abs(result.bboxes[:, None] - boxes[None]).sum(-1).argmin(1)
+        assert sorted(person) == list(range(people))
+        ids = np.empty(people, dtype=np.int64)
+        ids[person] = result.track_ids
+        ids_per_person.append(ids)
+    ids_per_person = np.array(ids_per_person)
+    assert len(ids_per_person) == NUM_FRAMES
+    # zero id switches: every person keeps the id of the first frame
+    assert (ids_per_person == ids_per_person[0]).all()
+    assert len(set(ids_per_person[0])) == people
+
+
+def test_ids_follow_keypoints_not_boxes():
+    """Two people with the same box swap places in the list: OKS on the
+    keypoints keeps their ids, where box IoU could not tell them apart."""
+    rng = np.random.default_rng(0)
+    left = rng.uniform([100, 100], [200, 300], (17, 2))
+    right = left + [150, 0]
+
+    def frame(first, second):
+        return PoseResult(
+            keypoints=np.stack([first, second]).astype(np.float32),
+            keypoint_scores=np.ones((2, 17), np.float32),
+            bboxes=np.tile([[100., 100., 350., 300.]], (2, 1)),
+            bbox_scores=np.ones(2, np.float32),
+            scores=np.ones(2, np.float32),
+            areas=np.full(2, 250. * 200.),
+            track_ids=np.full(2, -1))
+
+    tracker = PoseTracker()
+    first = tracker.update(frame(left, right)).track_ids.copy()
+    second = tracker.update(frame(right + 2, left + 2)).track_ids
+    assert list(second) == list(first[::-1])
+    # a pose unlike any track starts a new one
+    third = tracker.update(frame(left + 4, left + [600, 600])).track_ids
+    assert third[0] == first[0] and third[1] not in first
+
+
+def test_detector_runs_every_n_frames(pose_model, shifted_video):
+    video, det_file = shifted_video
+    calls = []
+    detections = DetectionFile(det_file)
+
+    class Counting(type(detections)):
+        def __call__(self, image, image_id=None):
+            calls.append(image_id)
+            return super().__call__(image, image_id)
+
+    detections.__class__ = Counting
+    pipeline = PosePipeline(TopdownEstimator(pose_model), detections,
+                            nms=None, det_interval=4, tracking=True)
+    counts = [len(result) for _, result in pipeline.run(video)]
+    assert calls == [0, 4, 8]
+    # the frames between detections keep every person
+    assert counts == [len(gt_boxes())] * NUM_FRAMES
+
+
+def test_boxes_from_poses():
+    keypoints = np.array([[[10, 20], [30, 60], [1000, 1000]]], np.float32)
+    result = PoseResult(
+        keypoints=keypoints,
+        keypoint_scores=np.array([[0.9, 0.8, 0.1]], np.float32),
+        bboxes=np.array([[0., 0., 50., 80.]]),
+        bbox_scores=np.ones(1, np.float32),
+        scores=np.ones(1, np.float32),
+        areas=np.ones(1),
+        track_ids=np.full(1, -1))
+    # the confident keypoints span (10, 20)-(30, 60); grown by 1.25
+    np.testing.assert_allclose(
+        bboxes_from_poses(result, kpt_thr=0.3, padding=1.25),
+        [[7.5, 15., 32.5, 65.]])
