@@ -1,7 +1,8 @@
 """Top-down heatmap head of MobilePoseNet: a stack of LPBs, then 1x1 conv.
 
-It is MMPose's :class:`HeatmapHead` with the transposed-convolution layers
-replaced by :class:`mmpose_light.models.layers.LPB` blocks, so the head
+It is MMPose's :class:`HeatmapHead` whose transposed-convolution layers are
+:class:`mmpose_light.models.layers.LPB` blocks, built through the head's own
+``_make_deconv_layers`` hook, so the head
 contract (flip test, codecs, loss with target weights, ``acc_pose``,
 ``predict``) is MMPose's own, and the head fits any backbone whose last
 feature map has ``in_channels`` channels.
@@ -69,32 +70,47 @@ class LPBHeatmapHead(HeatmapHead):
             raise ValueError(
                 'lpb_out_channels and lpb_mid_channels must have one entry '
                 f'per LPB, but got {lpb_out_channels} and {lpb_mid_channels}')
-        head_channels = lpb_out_channels[-1] if lpb_out_channels else (
-            in_channels)
-        if final_layer is not None:
-            # HeatmapHead sizes its final conv by the deconv layers it builds;
-            # it builds none here, so give it the LPB stack's width.
-            final_layer = dict(final_layer, in_channels=head_channels)
+        lpb_cfg = copy.deepcopy(dict(lpb_cfg or {}))
+        # Read by _make_deconv_layers, which HeatmapHead.__init__ calls.
+        self.lpb_out_channels = lpb_out_channels
+        self.lpb_mid_channels = lpb_mid_channels
+        self.lpb_cfg = lpb_cfg
 
         super().__init__(
             in_channels=in_channels,
             out_channels=out_channels,
-            deconv_out_channels=None,
+            deconv_out_channels=lpb_out_channels,
+            deconv_kernel_sizes=(lpb_cfg.get('kernel_size', 4), ) *
+            len(lpb_out_channels),
             conv_out_channels=None,
             final_layer=final_layer,
             loss=loss,
             decoder=decoder,
             init_cfg=init_cfg)
-        self.lpb_out_channels = lpb_out_channels
-        self.lpb_mid_channels = lpb_mid_channels
 
-        # HeatmapHead.forward runs deconv_layers -> conv_layers ->
-        # final_layer, so the LPB stack takes the deconv layers' place.
-        if lpb_out_channels:
-            layers = []
-            for lpb_out, lpb_mid in zip(lpb_out_channels, lpb_mid_channels):
-                layers.append(
-                    LPB(in_channels, lpb_out, lpb_mid,
-                        **copy.deepcopy(lpb_cfg or {})))
-                in_channels = lpb_out
-            self.deconv_layers = nn.Sequential(*layers)
+    def _make_deconv_layers(self, in_channels: int,
+                            layer_out_channels: Sequence[int],
+                            layer_kernel_sizes: Sequence[int]) -> nn.Module:
+        """Build the LPB stack in place of HeatmapHead's deconv layers.
+
+        HeatmapHead calls this hook with the LPBs' output channels and
+        kernel sizes; the expanded widths and the other LPB options come from
+        :attr:`lpb_mid_channels` and :attr:`lpb_cfg`.
+
+        Args:
+            in_channels (int): Channels of the head's input.
+            layer_out_channels (Sequence[int]): Output channels of each LPB.
+            layer_kernel_sizes (Sequence[int]): Transposed-conv kernel size
+                of each LPB.
+
+        Returns:
+            nn.Sequential: The LPBs, in order.
+        """
+        layers = []
+        for out_channels, mid_channels, kernel_size in zip(
+                layer_out_channels, self.lpb_mid_channels,
+                layer_kernel_sizes):
+            cfg = dict(copy.deepcopy(self.lpb_cfg), kernel_size=kernel_size)
+            layers.append(LPB(in_channels, out_channels, mid_channels, **cfg))
+            in_channels = out_channels
+        return nn.Sequential(*layers)

@@ -54,6 +54,32 @@ def test_structure():
     assert head.final_layer.kernel_size == (1, 1)
 
 
+def test_lpbs_are_built_through_heatmap_heads_hook():
+    calls = []
+
+    class Recording(LPBHeatmapHead):
+
+        def _make_deconv_layers(self, in_channels, layer_out_channels,
+                                layer_kernel_sizes):
+            calls.append((in_channels, tuple(layer_out_channels),
+                          tuple(layer_kernel_sizes)))
+            return super()._make_deconv_layers(in_channels,
+                                               layer_out_channels,
+                                               layer_kernel_sizes)
+
+    head = Recording(
+        in_channels=40,
+        out_channels=17,
+        lpb_out_channels=(16, 24),
+        lpb_mid_channels=(32, 48),
+        lpb_cfg=dict(kernel_size=2))
+    # HeatmapHead.__init__ calls the hook once, with the LPBs' widths and
+    # kernels, and sizes the final layer from them
+    assert calls == [(40, (16, 24), (2, 2))]
+    assert [type(m) for m in head.deconv_layers] == [LPB, LPB]
+    assert head.final_layer.in_channels == 24
+
+
 def test_lpb_cfg_reaches_every_block():
     head = _head(lpb_cfg=dict(kernel_size=2, with_se=False))
     for block in head.deconv_layers:
