@@ -3,7 +3,15 @@
 Re-parameterization and export checks must run with non-default BatchNorm
 statistics: with the defaults (mean 0, variance 1, weight 1, bias 0) a fusion
 that drops ``running_mean`` or mis-scales by ``running_var`` still passes.
+
+mmpretrain's backbones are the reference for the layouts of published
+ImageNet checkpoints; :func:`import_mmpretrain_backbones` imports them
+without torchvision.
 """
+import enum
+import importlib
+import sys
+import types
 from typing import Tuple
 
 import numpy as np
@@ -11,7 +19,9 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-__all__ = ['randomize_batchnorm', 'predict_keypoints']
+__all__ = [
+    'randomize_batchnorm', 'predict_keypoints', 'import_mmpretrain_backbones'
+]
 
 
 def randomize_batchnorm(model: nn.Module,
@@ -85,3 +95,69 @@ def predict_keypoints(model: nn.Module,
         preds = model(data['inputs'], data['data_samples'], mode='predict')
     return torch.stack(
         [torch.from_numpy(p.pred_instances.keypoints).float() for p in preds])
+
+
+class _InterpolationMode(enum.Enum):
+    """The members of ``torchvision.transforms.InterpolationMode`` that
+    mmpretrain reads at import time."""
+    NEAREST = 'nearest'
+    BILINEAR = 'bilinear'
+    BICUBIC = 'bicubic'
+    BOX = 'box'
+    HAMMING = 'hamming'
+    LANCZOS = 'lanczos'
+
+
+def import_mmpretrain_backbones() -> types.ModuleType:
+    """Import ``mmpretrain.models.backbones``, with torchvision or without.
+
+    ``import mmpretrain`` imports its data transforms and box utilities,
+    which import torchvision at module level; the backbones never use it.
+    When no working torchvision is installed (see
+    :mod:`mmpose_light.compat.torchvision_fallback`), stand-in modules with
+    just the names those imports read are put in ``sys.modules`` for the
+    duration of the import and removed afterwards, so that ``import
+    torchvision`` fails again as before. For tests only: mmpretrain's
+    torchvision-based transforms do not work after this.
+
+    Returns:
+        module: ``mmpretrain.models.backbones``.
+    """
+    from mmpose_light.compat.torchvision_fallback import (
+        ToPILImage, torchvision_available)
+
+    name = 'mmpretrain.models.backbones'
+    if name in sys.modules or torchvision_available():
+        return importlib.import_module(name)
+
+    def module(path: str, **attrs) -> types.ModuleType:
+        stand_in = types.ModuleType(path)
+        stand_in.__dict__.update(attrs)
+        return stand_in
+
+    functional = module('torchvision.transforms.functional')
+    transforms_module = module(
+        'torchvision.transforms.transforms',
+        InterpolationMode=_InterpolationMode)
+    transforms = module(
+        'torchvision.transforms',
+        ToPILImage=ToPILImage,
+        InterpolationMode=_InterpolationMode,
+        functional=functional,
+        transforms=transforms_module)
+    boxes = module('torchvision.ops.boxes')
+    ops = module('torchvision.ops', boxes=boxes)
+    stand_ins = {
+        'torchvision': module('torchvision', transforms=transforms, ops=ops),
+        'torchvision.transforms': transforms,
+        'torchvision.transforms.functional': functional,
+        'torchvision.transforms.transforms': transforms_module,
+        'torchvision.ops': ops,
+        'torchvision.ops.boxes': boxes,
+    }
+    sys.modules.update(stand_ins)
+    try:
+        return importlib.import_module(name)
+    finally:
+        for path in stand_ins:
+            sys.modules.pop(path, None)

@@ -120,5 +120,9 @@ say "mmpose 1.3.2, mmdet 3.3.0, mmpose_light and its runtime"
 "${PIP[@]}" --no-deps -e "$ROOT"
 if [ "$WITH_TESTS" = 1 ]; then
     "${PIP[@]}" -r "$ROOT/requirements/tests.txt"
+    # the tests' reference for published ImageNet checkpoint layouts; its
+    # metadata asks for torchvision, which would pull a CUDA torch, and its
+    # backbones import without it (mmpose_light.testing)
+    "${PIP[@]}" --no-deps mmpretrain==1.2.0
 fi
 "$PY" -c 'import mmpose_light, mmpose, mmcv, torch; print("[setup] ready: torch", torch.__version__, "mmcv", mmcv.__version__, "mmpose", mmpose.__version__)'

@@ -69,8 +69,13 @@ def test_mobileposenet_config_builds(name):
     cfg = _load(name)
     assert cfg.custom_imports == dict(
         imports=['mmpose_light'], allow_failed_imports=False)
-    # nothing here may download weights
-    assert 'init_cfg' not in cfg.model.backbone
+    # full configs start from ImageNet (tests/test_models/test_backbones/
+    # test_pretrained_checkpoints.py), sample configs run offline
+    init_cfg = cfg.model.backbone.get('init_cfg')
+    if '-sample-' in name:
+        assert init_cfg is None
+    else:
+        assert init_cfg.type == 'Pretrained'
     assert 'init_cfg' not in cfg.model.head
     init_default_scope('mmpose')
     model = MODELS.build(cfg.model)
@@ -125,6 +130,32 @@ def test_sample_configs_point_at_bundled_data(name, data):
         assert osp.normpath(dataset.data_root) == osp.join(
             ROOT, 'data', 'sample', data)
         assert loader.num_workers == 0
+
+
+@pytest.mark.parametrize('name', [
+    'coco/td-hm_mobilenetv3-lpb_1xb14-80e_coco-sample-256x192.py',
+    'mpii/td-hm_mobilenetv3-lpb_1xb5-80e_mpii-sample-256x256.py',
+])
+def test_sample_configs_train_as_real_training_does(name):
+    cfg = _load(name)
+    assert cfg.randomness.seed == 0
+    # box jitter, so that the model works on boxes other than the
+    # annotated ones
+    jitter, = [
+        t for t in cfg.train_dataloader.dataset.pipeline
+        if t.type == 'RandomBBoxTransform'
+    ]
+    assert jitter.shift_factor > 0 and jitter.shift_prob > 0
+    assert jitter.scale_factor[0] < 1 < jitter.scale_factor[1]
+    # the schedule named in the file name
+    epochs = int(name.split('_')[2].split('-')[1].rstrip('e'))
+    assert cfg.train_cfg.max_epochs == epochs
+    if 'coco' in name:
+        # tested as COCO is: on the bundled person detections
+        for loader in (cfg.val_dataloader, cfg.test_dataloader):
+            bbox_file = loader.dataset.bbox_file
+            assert osp.basename(bbox_file) == 'test_coco_det_AP_H_56.json'
+            assert osp.isfile(bbox_file)
 
 
 def test_res50_lpb_changes_only_the_head():

@@ -45,8 +45,9 @@ def test_config_loads_and_builds(path):
     assert header.startswith('# RepNet-')
     model = MODELS.build(cfg.model)
     assert type(model.backbone).__name__ == 'RepVGGFusion'
-    assert type(model.head).__name__ == 'PooledRLEHead'
-    assert not model.with_neck
+    # MMPose's own pooling neck and RLE head, on the fused map
+    assert type(model.neck).__name__ == 'GlobalAveragePooling'
+    assert type(model.head).__name__ == 'RLEHead'
     assert model.head.in_channels == model.backbone.out_channels[-1]
     assert model.backbone.deploy == ('-fusion-deploy_' in path)
     # the name ends with the input size as '{h}x{w}'
@@ -98,8 +99,8 @@ def test_branch_norms_have_no_weight_decay():
     for group in wrapper.optimizer.param_groups:
         for param in group['params']:
             decay[id(param)] = group['weight_decay']
-    prefix = 'backbone.stages.2.1.'
-    for name in ('branch_3x3.bn.weight', 'branch_1x1.bn.bias',
+    prefix = 'backbone.stage_2.1.'
+    for name in ('branch_3x3.norm.weight', 'branch_1x1.norm.bias',
                  'branch_norm.weight'):
         assert decay[id(params[prefix + name])] == 0
     assert decay[id(params[prefix + 'branch_3x3.conv.weight'])] == 0.01

@@ -20,6 +20,7 @@ deployed 1.12x, ResNet-50 / RepNet-A deployed 3.0x) plus the memory passes
 of the training-form branches (BN, 1x1 conv, sums).
 """
 import argparse
+import logging
 import os.path as osp
 import sys
 from typing import Dict, Tuple
@@ -29,6 +30,7 @@ import torch
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
+from mmengine.logging import MMLogger  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
 import mmpose_light  # noqa: E402,F401
@@ -66,6 +68,8 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     init_default_scope('mmpose')
+    # the counter's notes on untraced operators and the init log are noise
+    MMLogger.get_current_instance().setLevel(logging.ERROR)
     models = {}
     for arch in 'AB':
         train = build_offline(REPNET_CONFIG.format(arch.lower()))[0]

@@ -1,58 +1,80 @@
-"""MobileNetV3 cut after its first layers, the encoder of MobilePoseNet.
+"""MobileNetV3-Large cut after its first blocks, the encoder of MobilePoseNet.
 
-MobilePoseNet keeps the first 13 inverted-residual layers of MobileNetV3-Large
-(MMPose's ``arch='big'`` ordering), so the encoder ends at output stride 16
-with 160 channels instead of running the stride-32 layers. The layers past the
-cut are never built. The blocks and the architecture table are MMPose's
-(:class:`mmpose.models.backbones.MobileNetV3`); only the number of rows used
-is new.
+MobilePoseNet keeps the stem and the first 13 inverted-residual blocks of
+MobileNetV3-Large (`Searching for MobileNetV3
+<https://arxiv.org/abs/1905.02244>`_) and runs the 13th block's depthwise
+convolution at stride 1, so that the encoder ends at output stride 16 with
+160 channels. The network is the published one (mmpretrain's
+``MobileNetV3(arch='large')``, torchvision's ``mobilenet_v3_large``): blocks,
+squeeze widths, activations, gate and module names agree, so their ImageNet
+checkpoints load tensor for tensor; the blocks past the cut are not built.
 """
 import copy
-from typing import List, Sequence, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 from mmcv.cnn import ConvModule
-from mmpose.models.backbones import MobileNetV3
 from mmpose.models.backbones.base_backbone import BaseBackbone
-from mmpose.models.backbones.utils import InvertedResidual
+from mmpose.models.backbones.utils import make_divisible
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ..layers.inverted_residual import InvertedResidual
+from ..utils.pretrained import StrictPretrainedMixin, load_pretrained
 
 __all__ = ['TruncatedMobileNetV3']
 
 
-@MODELS.register_module()
-class TruncatedMobileNetV3(MobileNetV3):
-    """MobileNetV3 built only up to ``num_layers`` inverted-residual layers.
+class BlockSetting(NamedTuple):
+    """One inverted-residual block of a MobileNetV3 table."""
+    kernel_size: int
+    mid_channels: int
+    out_channels: int
+    with_se: bool
+    act: str
+    stride: int
 
-    The stem and the kept layers are exactly those of MMPose's
-    :class:`MobileNetV3` (same module names, so its checkpoints load with the
-    discarded layers left out); ``forward``, ``frozen_stages`` and
-    ``norm_eval`` behave as there. With the defaults (``arch='big'``,
-    ``num_layers=13``) the output has 160 channels at stride 16.
+
+@MODELS.register_module()
+class TruncatedMobileNetV3(StrictPretrainedMixin, BaseBackbone):
+    """MobileNetV3 built only up to ``num_layers`` inverted-residual blocks.
+
+    The stem is ``layer0`` (3x3 stride-2 conv, 16 channels, hard swish) and
+    block ``i`` of the table is ``layer{i}``, as in mmpretrain's
+    ``MobileNetV3``, whose checkpoints load with the blocks past the cut and
+    the classifier left out (see :meth:`init_weights`). With the defaults
+    (``arch='large'``, ``num_layers=13``, ``last_stride=1``) this is
+    MobilePoseNet's encoder: 160 channels at stride 16.
 
     Args:
-        arch (str): Row table of :attr:`MobileNetV3.arch_settings`, ``'big'``
-            (MobileNetV3-Large) or ``'small'``. Defaults to ``'big'``.
-        num_layers (int): How many layers of the table to build, counted from
-            the first; the rest are not built. Defaults to 13.
-        out_indices (Sequence[int]): Kept layers whose outputs are returned,
-            negative indices counting from the last kept layer. Outputs come
-            in layer order. Defaults to ``(-1, )``.
+        arch (str): A key of :attr:`arch_settings`, ``'large'``
+            (MobileNetV3-Large) or ``'small'``. Defaults to ``'large'``.
+        num_layers (int): How many blocks of the table to build, counted
+            from the first. Defaults to 13.
+        last_stride (int, optional): Stride of the last kept block's
+            depthwise convolution, replacing the table's (MobilePoseNet
+            turns the 13th block's 2 into 1 to stop at stride 16); ``None``
+            keeps the table's. Defaults to 1.
+        out_indices (Sequence[int]): Kept blocks whose outputs are returned,
+            negative indices counting from the last kept block. Outputs come
+            in block order. Defaults to ``(-1, )``.
         conv_cfg (dict, optional): Config of the convolution layers.
             Defaults to ``None`` (``nn.Conv2d``).
-        norm_cfg (dict): Config of the normalization layers.
-            Defaults to ``dict(type='BN')``.
+        norm_cfg (dict): Config of the normalization layers. Defaults to
+            ``dict(type='BN', eps=0.001)``, the epsilon the ImageNet weights
+            were trained with.
         frozen_stages (int): Freeze the stem (``0``) and the first
-            ``frozen_stages`` layers; ``-1`` freezes nothing.
+            ``frozen_stages`` blocks; ``-1`` freezes nothing.
             Defaults to -1.
         norm_eval (bool): Keep normalization layers in eval mode while
             training. Defaults to ``False``.
-        with_cp (bool): Use gradient checkpointing in the layers.
+        with_cp (bool): Use gradient checkpointing in the blocks.
             Defaults to ``False``.
-        init_cfg (dict | list[dict], optional): Initialization config.
-            Defaults to ``None``, MobileNetV3's (Kaiming convolutions,
-            unit BatchNorm).
+        init_cfg (dict | list[dict], optional): Initialization config. A
+            ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``
+            entry loads an mmpretrain MobileNetV3 checkpoint strictly.
+            Defaults to ``None``: Kaiming convolutions, unit BatchNorm.
 
     Attributes:
         out_channels (tuple[int]): Channels of each output level.
@@ -60,39 +82,91 @@ class TruncatedMobileNetV3(MobileNetV3):
             input.
     """
 
+    #: One row per inverted-residual block: kernel size, channels of the
+    #: depthwise conv, output channels, SE, activation, stride (Tables 1
+    #: and 2 of the paper; mmpretrain's and torchvision's tables).
+    arch_settings = {
+        'large': (
+            # stride 2 (the stem's); no expansion: 16 -> 16
+            BlockSetting(3, 16, 16, False, 'ReLU', 1),
+            # stride 4
+            BlockSetting(3, 64, 24, False, 'ReLU', 2),
+            BlockSetting(3, 72, 24, False, 'ReLU', 1),
+            # stride 8
+            BlockSetting(5, 72, 40, True, 'ReLU', 2),
+            BlockSetting(5, 120, 40, True, 'ReLU', 1),
+            BlockSetting(5, 120, 40, True, 'ReLU', 1),
+            # stride 16
+            BlockSetting(3, 240, 80, False, 'HSwish', 2),
+            BlockSetting(3, 200, 80, False, 'HSwish', 1),
+            BlockSetting(3, 184, 80, False, 'HSwish', 1),
+            BlockSetting(3, 184, 80, False, 'HSwish', 1),
+            BlockSetting(3, 480, 112, True, 'HSwish', 1),
+            BlockSetting(3, 672, 112, True, 'HSwish', 1),
+            # stride 32; MobilePoseNet ends with the first of these blocks,
+            # run at stride 1
+            BlockSetting(5, 672, 160, True, 'HSwish', 2),
+            BlockSetting(5, 960, 160, True, 'HSwish', 1),
+            BlockSetting(5, 960, 160, True, 'HSwish', 1),
+        ),
+        'small': (
+            # stride 4
+            BlockSetting(3, 16, 16, True, 'ReLU', 2),
+            # stride 8
+            BlockSetting(3, 72, 24, False, 'ReLU', 2),
+            BlockSetting(3, 88, 24, False, 'ReLU', 1),
+            # stride 16
+            BlockSetting(5, 96, 40, True, 'HSwish', 2),
+            BlockSetting(5, 240, 40, True, 'HSwish', 1),
+            BlockSetting(5, 240, 40, True, 'HSwish', 1),
+            BlockSetting(5, 120, 48, True, 'HSwish', 1),
+            BlockSetting(5, 144, 48, True, 'HSwish', 1),
+            # stride 32
+            BlockSetting(5, 288, 96, True, 'HSwish', 2),
+            BlockSetting(5, 576, 96, True, 'HSwish', 1),
+            BlockSetting(5, 576, 96, True, 'HSwish', 1),
+        ),
+    }
+    #: Channels of the stem.
+    stem_channels = 16
+
     def __init__(self,
-                 arch: str = 'big',
+                 arch: str = 'large',
                  num_layers: int = 13,
+                 last_stride: Optional[int] = 1,
                  out_indices: Sequence[int] = (-1, ),
                  conv_cfg: OptConfigType = None,
-                 norm_cfg: ConfigType = dict(type='BN'),
+                 norm_cfg: ConfigType = dict(type='BN', eps=0.001),
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  with_cp: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
-        if arch not in self.arch_settings:
-            raise ValueError(f'Unknown arch {arch!r}; choose one of '
-                             f'{sorted(self.arch_settings)}')
+        if not isinstance(arch, str) or arch not in self.arch_settings:
+            raise ValueError(f'Unknown arch {arch!r} for TruncatedMobileNetV3;'
+                             f' choose one of {sorted(self.arch_settings)}')
         table = self.arch_settings[arch]
-        if (not isinstance(num_layers, int)
+        if (isinstance(num_layers, bool) or not isinstance(num_layers, int)
                 or not 1 <= num_layers <= len(table)):
             raise ValueError(f'num_layers must be an int in [1, {len(table)}] '
                              f'for arch {arch!r}, but got {num_layers!r}')
+        if last_stride not in (None, 1, 2):
+            raise ValueError('last_stride must be 1, 2 or None, but got '
+                             f'{last_stride!r}')
         if not isinstance(out_indices, Sequence) or not all(
                 isinstance(i, int) for i in out_indices):
             raise TypeError('out_indices must be a sequence of ints, but got '
                             f'{out_indices!r}')
         if not out_indices:
-            raise ValueError('out_indices must name at least one layer')
+            raise ValueError('out_indices must name at least one block')
         for index in out_indices:
             if not -num_layers <= index < num_layers:
                 raise ValueError(
                     f'out_indices item {index} is outside the {num_layers} '
-                    f'kept layers (valid: {-num_layers}..{num_layers - 1})')
+                    f'kept blocks (valid: {-num_layers}..{num_layers - 1})')
         normalized = sorted(i % num_layers for i in out_indices)
         if len(set(normalized)) != len(normalized):
             raise ValueError(
-                f'out_indices {tuple(out_indices)} name a layer twice')
+                f'out_indices {tuple(out_indices)} name a block twice')
         if frozen_stages not in range(-1, num_layers + 1):
             raise ValueError(f'frozen_stages must be in [-1, {num_layers}], '
                              f'but got {frozen_stages!r}')
@@ -101,95 +175,60 @@ class TruncatedMobileNetV3(MobileNetV3):
                 dict(type='Kaiming', layer=['Conv2d']),
                 dict(type='Constant', val=1, layer=['_BatchNorm'])
             ]
+        super().__init__(init_cfg=init_cfg)
 
-        # MobileNetV3.__init__ would build every row of the table; the point
-        # of this class is to build only the kept ones, so skip to the base.
-        BaseBackbone.__init__(self, init_cfg=init_cfg)
+        settings = list(table[:num_layers])
+        if last_stride is not None:
+            settings[-1] = settings[-1]._replace(stride=last_stride)
         self.arch = arch
         self.num_layers = num_layers
-        self.layer_settings = table[:num_layers]
-        self.conv_cfg = conv_cfg
-        self.norm_cfg = copy.deepcopy(norm_cfg)
+        self.layer_settings = tuple(settings)
         self.out_indices = tuple(normalized)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
-        self.with_cp = with_cp
 
-        self.in_channels = 16
-        self.conv1 = ConvModule(
-            in_channels=3,
-            out_channels=self.in_channels,
+        self.layer0 = ConvModule(
+            3,
+            self.stem_channels,
             kernel_size=3,
             stride=2,
             padding=1,
             conv_cfg=conv_cfg,
-            norm_cfg=self.norm_cfg,
+            norm_cfg=copy.deepcopy(norm_cfg),
             act_cfg=dict(type='HSwish'))
-        self.layers = self._make_layer()
-        self.feat_dim = self.layer_settings[-1][2]
-
+        in_channels = self.stem_channels
         strides = []
-        stride = 2  # the stem
-        for setting in self.layer_settings:
-            stride *= setting[5]
+        stride = 2
+        for i, setting in enumerate(self.layer_settings):
+            se_channels = None
+            if setting.with_se:
+                # a quarter of the expanded width, rounded to a multiple of
+                # 8, as the published network (not MMPose's channels / 4)
+                se_channels = make_divisible(setting.mid_channels // 4, 8)
+            self.add_module(
+                f'layer{i + 1}',
+                InvertedResidual(
+                    in_channels,
+                    setting.out_channels,
+                    setting.mid_channels,
+                    kernel_size=setting.kernel_size,
+                    stride=setting.stride,
+                    se_channels=se_channels,
+                    conv_cfg=conv_cfg,
+                    norm_cfg=copy.deepcopy(norm_cfg),
+                    act_cfg=dict(type=setting.act),
+                    with_cp=with_cp))
+            in_channels = setting.out_channels
+            stride *= setting.stride
             strides.append(stride)
-        self.out_channels = tuple(self.layer_settings[i][2]
+        #: Names of the blocks, in order (the stem ``layer0`` excluded).
+        self.layers = [f'layer{i + 1}' for i in range(num_layers)]
+        self.out_channels = tuple(self.layer_settings[i].out_channels
                                   for i in self.out_indices)
         self.out_strides = tuple(strides[i] for i in self.out_indices)
 
-    def _make_layer(self) -> List[str]:
-        """Build the kept layers as ``layer1`` ... ``layer{num_layers}``."""
-        layers = []
-        for i, (kernel_size, mid_channels, out_channels, with_se, act,
-                stride) in enumerate(self.layer_settings):
-            se_cfg = None
-            if with_se:
-                # The SE layer of MobileNetV3 (ReLU, hard sigmoid), as MMPose.
-                se_cfg = dict(
-                    channels=mid_channels,
-                    ratio=4,
-                    act_cfg=(dict(type='ReLU'),
-                             dict(type='HSigmoid', bias=1.0, divisor=2.0)))
-            layer = InvertedResidual(
-                in_channels=self.in_channels,
-                out_channels=out_channels,
-                mid_channels=mid_channels,
-                kernel_size=kernel_size,
-                stride=stride,
-                se_cfg=se_cfg,
-                with_expand_conv=True,
-                conv_cfg=self.conv_cfg,
-                norm_cfg=self.norm_cfg,
-                act_cfg=dict(type=act),
-                with_cp=self.with_cp)
-            self.in_channels = out_channels
-            layer_name = f'layer{i + 1}'
-            self.add_module(layer_name, layer)
-            layers.append(layer_name)
-        return layers
-
-    def _freeze_stages(self) -> None:
-        """Freeze the first stages, the stem's statistics included."""
-        super()._freeze_stages()
-        # MobileNetV3 fixes the stem's parameters but leaves its BatchNorm
-        # updating running statistics; a frozen stage must not change.
-        if self.frozen_stages >= 0:
-            self.conv1.eval()
-
-    def train(self, mode: bool = True) -> 'TruncatedMobileNetV3':
-        """Set the training mode, then re-apply freezing and ``norm_eval``.
-
-        Args:
-            mode (bool): Training mode. Defaults to ``True``.
-
-        Returns:
-            TruncatedMobileNetV3: ``self``, as ``nn.Module.train`` returns.
-        """
-        super().train(mode)
-        return self
-
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        """Run the stem and the kept layers.
+        """Run the stem and the kept blocks.
 
         Args:
             x (Tensor): Images in shape ``(N, 3, H, W)``.
@@ -199,4 +238,59 @@ class TruncatedMobileNetV3(MobileNetV3):
             the i-th of shape ``(N, out_channels[i], H / out_strides[i],
             W / out_strides[i])``.
         """
-        return super().forward(x)
+        x = self.layer0(x)
+        outs = []
+        for i, name in enumerate(self.layers):
+            x = getattr(self, name)(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
+
+    def _load_pretrained(self, cfg: dict) -> None:
+        """Load an mmpretrain MobileNetV3 checkpoint, every kept tensor.
+
+        The blocks past the cut and the final 1x1 conv (``layer{k}`` with
+        ``k > num_layers``) are left out; with ``prefix='backbone.'`` the
+        classifier is not read. Anything else missing, unexpected or of
+        another shape raises ``ValueError``.
+        """
+        kept = {'layer0'} | set(self.layers)
+        load_pretrained(
+            self,
+            cfg['checkpoint'],
+            prefix=cfg.get('prefix'),
+            map_location=cfg.get('map_location', 'cpu'),
+            is_dropped=lambda key: _is_layer_past(key, kept))
+
+    def _freeze_stages(self) -> None:
+        """Freeze the stem and the first ``frozen_stages`` blocks."""
+        for i in range(self.frozen_stages + 1):
+            layer = getattr(self, f'layer{i}')
+            layer.eval()
+            for param in layer.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'TruncatedMobileNetV3':
+        """Set the training mode, keeping frozen blocks and (with
+        ``norm_eval``) normalization layers in eval mode.
+
+        Args:
+            mode (bool): Training mode. Defaults to ``True``.
+
+        Returns:
+            TruncatedMobileNetV3: ``self``.
+        """
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self
+
+
+def _is_layer_past(key: str, kept: set) -> bool:
+    """Whether ``key`` belongs to a ``layer{k}`` that is not in ``kept``."""
+    name = key.split('.', 1)[0]
+    return (name.startswith('layer') and name[len('layer'):].isdigit()
+            and name not in kept)

@@ -1,4 +1,3 @@
 from .lpb_head import LPBHeatmapHead
-from .pooled_rle_head import PooledRLEHead
 
-__all__ = ['LPBHeatmapHead', 'PooledRLEHead']
+__all__ = ['LPBHeatmapHead']

@@ -4,13 +4,17 @@
 <https://arxiv.org/abs/2101.03697>`_. A block trains as the sum of a 3x3
 conv-BN branch, a 1x1 conv-BN branch and, where input and output shapes
 agree, a BN identity branch; all three are linear at inference, so they fold
-into one 3x3 convolution with bias (``branch_reparam``).
+into one 3x3 convolution with bias (``branch_reparam``). Module names are
+those of mmpretrain's ``RepVGGBlock`` (``branch_3x3.conv``,
+``branch_3x3.norm``, ``branch_1x1``, ``branch_norm``, ``branch_reparam``), so
+its ImageNet checkpoints load tensor for tensor.
 """
+from collections import OrderedDict
 from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule, build_activation_layer, build_norm_layer
+from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmpose.utils.typing import ConfigType
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -75,24 +79,8 @@ class RepVGGBlock(nn.Module):
                 groups=groups,
                 bias=True)
         else:
-            self.branch_3x3 = ConvModule(
-                in_channels,
-                out_channels,
-                kernel_size=3,
-                stride=stride,
-                padding=1,
-                groups=groups,
-                norm_cfg=norm_cfg,
-                act_cfg=None)
-            self.branch_1x1 = ConvModule(
-                in_channels,
-                out_channels,
-                kernel_size=1,
-                stride=stride,
-                padding=0,
-                groups=groups,
-                norm_cfg=norm_cfg,
-                act_cfg=None)
+            self.branch_3x3 = self._conv_norm(3)
+            self.branch_1x1 = self._conv_norm(1)
             if in_channels == out_channels and stride == 1:
                 self.branch_norm = build_norm_layer(norm_cfg, in_channels)[1]
             else:
@@ -100,6 +88,21 @@ class RepVGGBlock(nn.Module):
         self.act = (
             build_activation_layer(act_cfg)
             if act_cfg is not None else nn.Identity())
+
+    def _conv_norm(self, kernel_size: int) -> nn.Sequential:
+        """A bias-free conv and its norm, named ``conv`` and ``norm`` as in
+        mmpretrain's RepVGG (so its checkpoints load)."""
+        return nn.Sequential(
+            OrderedDict(
+                conv=nn.Conv2d(
+                    self.in_channels,
+                    self.out_channels,
+                    kernel_size=kernel_size,
+                    stride=self.stride,
+                    padding=kernel_size // 2,
+                    groups=self.groups,
+                    bias=False),
+                norm=build_norm_layer(self.norm_cfg, self.out_channels)[1]))
 
     @property
     def has_identity(self) -> bool:

@@ -1,3 +1,8 @@
+from .pretrained import (StrictPretrainedMixin, load_pretrained,
+                         split_pretrained_init)
 from .reparameterize import reparameterize_model
 
-__all__ = ['reparameterize_model']
+__all__ = [
+    'reparameterize_model', 'load_pretrained', 'split_pretrained_init',
+    'StrictPretrainedMixin'
+]

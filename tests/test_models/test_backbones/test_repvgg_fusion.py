@@ -17,19 +17,22 @@ BN_STATS = dict(
     weight_range=(0.5, 1.5),
     bias_std=0.5)
 
-ARCHS = ['A', 'B']
+ARCHS = ['A0', 'A1']
 # a small arch keeps the per-test cost low where the paper's sizes are not
 # what is tested
-TINY = dict(num_blocks=(1, 1, 2, 2, 1), widths=(8, 8, 16, 24, 40))
+TINY = dict(num_blocks=(1, 2, 2, 1), widths=(8, 16, 24, 40))
 
 
-@pytest.mark.parametrize('arch', ARCHS)
+@pytest.mark.parametrize('arch', ARCHS + ['A', 'B'])
 def test_arch_table_and_shapes(arch):
     model = MODELS.build(dict(type='RepVGGFusion', arch=arch))
-    a = {'A': 0.75, 'B': 1}[arch]
+    # RepNet-A is RepVGG-A0's body, RepNet-B RepVGG-A1's
+    a = {'A0': 0.75, 'A': 0.75, 'A1': 1, 'B': 1}[arch]
     assert model.stage_channels == (int(64 * a), int(64 * a), int(128 * a),
                                     int(256 * a), 1280)
-    assert [len(s) for s in model.stages] == [1, 2, 4, 14, 1]
+    assert model.stages == ['stage_1', 'stage_2', 'stage_3', 'stage_4']
+    assert isinstance(model.stem, RepVGGBlock)
+    assert [len(getattr(model, s)) for s in model.stages] == [2, 4, 14, 1]
     assert model.stage_strides == (2, 4, 8, 16, 32)
     assert model.out_channels == (32, ) and model.out_strides == (16, )
     outs = model.eval()(torch.rand(1, 3, 64, 48))
@@ -41,6 +44,7 @@ def test_out_indices_and_dict_arch():
     model = RepVGGFusion(
         arch=TINY, out_indices=(0, -1), fusion_channels=12).eval()
     outs = model(torch.rand(2, 3, 64, 96))
+    assert model.stage_channels == (8, 8, 16, 24, 40)
     assert model.out_channels == (8, 40, 12)
     assert model.out_strides == (2, 32, 16)
     for out, c, s in zip(outs, model.out_channels, model.out_strides):
@@ -108,19 +112,24 @@ def test_switch_twice_changes_nothing():
 def test_frozen_stages_and_norm_eval():
     model = RepVGGFusion(arch=TINY, frozen_stages=1, norm_eval=True)
     model.train()
-    assert all(not p.requires_grad for p in model.stages[:2].parameters())
-    assert all(p.requires_grad for p in model.stages[2].parameters())
-    assert not model.stages[0].training and model.stages[2].training
+    stem, stage_1, stage_2 = model.levels()[:3]
+    assert all(not p.requires_grad for p in stem.parameters())
+    assert all(not p.requires_grad for p in stage_1.parameters())
+    assert all(p.requires_grad for p in stage_2.parameters())
+    assert not stem.training and not stage_1.training and stage_2.training
     assert all(not m.training for m in model.modules()
                if isinstance(m, _BatchNorm))
 
 
 @pytest.mark.parametrize('arch, match', [
     ('C', "Unknown arch 'C'"),
+    ('A2', "Unknown arch 'A2'"),
     (dict(num_blocks=(1, 2), widths=(8, )), 'one width per stage'),
     (dict(num_blocks=(1, 2), widths=(8, 0)), r'widths must be positive'),
     (dict(num_blocks=(1, 2), widths=(8, 1.5)), r'widths must be positive'),
-    (dict(num_blocks=(1, ), channels=(8, )), 'exactly the keys'),
+    (dict(num_blocks=(1, 2), widths=(8, 8), stem_channels=0),
+     'stem_channels must be positive'),
+    (dict(num_blocks=(1, ), channels=(8, )), "keys 'num_blocks'"),
 ])
 def test_bad_arch(arch, match):
     with pytest.raises(ValueError, match=match):

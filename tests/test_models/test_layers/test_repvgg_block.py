@@ -80,7 +80,7 @@ def test_running_mean_matters():
     # only in running_mean must give different folded biases.
     block = _block(8, 8, 1, 1)
     other = copy.deepcopy(block)
-    other.branch_3x3.bn.running_mean.add_(1.)
+    other.branch_3x3.norm.running_mean.add_(1.)
     _, bias = block.get_equivalent_kernel_bias()
     _, other_bias = other.get_equivalent_kernel_bias()
     assert not torch.allclose(bias, other_bias)

@@ -2,7 +2,10 @@
 # stride 16) under MMPose's stock SimpleBaseline deconv heatmap head. Only the
 # backbone changes, and the head loses one deconv layer because the fused map
 # is at stride 16 rather than ResNet's 32. Not a paper model: no published
-# accuracy. Re-parameterize with tools/reparameterize.py as for RepNet.
+# accuracy. Re-parameterize with tools/reparameterize.py as for RepNet. The
+# body starts from mmpretrain's ImageNet RepVGG-A0, as the base's ResNet-50
+# starts from ImageNet; offline, add
+# --cfg-options model.backbone.init_cfg=None.
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
     'td-hm_res50_8xb64-210e_coco-256x192.py'
@@ -14,8 +17,13 @@ model = dict(
     backbone=dict(
         _delete_=True,
         type='RepVGGFusion',
-        arch='A',
-        fusion_channels=fusion_channels),
+        arch='A0',
+        fusion_channels=fusion_channels,
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.openmmlab.com/mmclassification/v0/'
+            'repvgg/repvgg-A0_8xb32_in1k_20221213-60ae8e23.pth',
+            prefix='backbone.')),
     head=dict(
         in_channels=fusion_channels,
         deconv_out_channels=(128, 128),

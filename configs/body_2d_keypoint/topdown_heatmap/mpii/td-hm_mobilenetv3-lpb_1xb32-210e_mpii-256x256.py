@@ -21,9 +21,15 @@ model = dict(
     backbone=dict(
         _delete_=True,
         type='TruncatedMobileNetV3',
-        arch='big',
+        arch='large',
         num_layers=13,
-        out_indices=(-1, )),
+        last_stride=1,
+        out_indices=(-1, ),
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.openmmlab.com/mmclassification/v0/'
+            'mobilenet_v3/convert/mobilenet_v3_large-3ea3c186.pth',
+            prefix='backbone.')),
     head=dict(
         _delete_=True,
         type='LPBHeatmapHead',

@@ -17,8 +17,8 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.01),
     paramwise_cfg=dict(
         custom_keys={
-            'branch_3x3.bn': dict(decay_mult=0.),
-            'branch_1x1.bn': dict(decay_mult=0.),
+            'branch_3x3.norm': dict(decay_mult=0.),
+            'branch_1x1.norm': dict(decay_mult=0.),
             'branch_norm': dict(decay_mult=0.),
         }))
 auto_scale_lr = dict(base_batch_size=64)
@@ -28,10 +28,15 @@ model = dict(
     backbone=dict(
         _delete_=True,
         type='RepVGGFusion',
-        arch='A',
-        fusion_channels=fusion_channels),
-    neck=None,
-    head=dict(type='PooledRLEHead', in_channels=fusion_channels))
+        arch='A0',
+        fusion_channels=fusion_channels,
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.openmmlab.com/mmclassification/v0/'
+            'repvgg/repvgg-A0_8xb32_in1k_20221213-60ae8e23.pth',
+            prefix='backbone.')),
+    # the base's GlobalAveragePooling neck and RLEHead, on the fused map
+    head=dict(in_channels=fusion_channels))
 
 # pipelines: the paper's augmentation
 codec = dict(type='RegressionLabel', input_size=(256, 256))

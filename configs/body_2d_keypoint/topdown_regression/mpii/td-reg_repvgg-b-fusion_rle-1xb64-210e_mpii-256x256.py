@@ -4,4 +4,10 @@
 # 11.64M / 2.32 GFLOPs deployed. Training as for RepNet-A (lr 5e-4).
 _base_ = ['./td-reg_repvgg-a-fusion_rle-1xb64-210e_mpii-256x256.py']
 custom_imports = dict(imports=['mmpose_light'], allow_failed_imports=False)
-model = dict(backbone=dict(arch='B'))
+# the body of RepVGG-A1, starting from its ImageNet weights
+model = dict(
+    backbone=dict(
+        arch='A1',
+        init_cfg=dict(
+            checkpoint='https://download.openmmlab.com/mmclassification/v0/'
+            'repvgg/repvgg-A1_8xb32_in1k_20221213-f81bf3df.pth')))
