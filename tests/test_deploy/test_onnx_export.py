@@ -4,6 +4,7 @@ configs, and bad input that must leave no file behind."""
 import json
 import os
 import os.path as osp
+import stat
 
 import numpy as np
 import onnx
@@ -93,6 +94,26 @@ def test_metadata_describes_the_pipeline(models, exports):
     assert regression['sigmoid_sigma'] is True
     # from the config's CocoMetric(score_mode='bbox_rle')
     assert regression['rescore']['score_mode'] == 'bbox_rle'
+
+    # what the runtime's flip test needs: the heads' settings and the
+    # keypoints' mirror pairs
+    for kind in ('heatmap', 'regression', 'simcc'):
+        meta = read_meta(exports[kind]['path'])
+        test_cfg = models[kind].test_cfg
+        assert meta['test_cfg'] == {
+            key: test_cfg[key]
+            for key in ('flip_mode', 'shift_heatmap', 'shift_coords')
+            if key in test_cfg
+        }
+        assert meta['dataset_meta']['flip_indices'] == list(
+            models[kind].dataset_meta['flip_indices'])
+    simcc = read_meta(exports['simcc']['path'])
+    assert simcc['output_names'] == ['simcc_x', 'simcc_y']
+    assert simcc['codec'] == dict(type='SimCCLabel',
+                                  input_size=[192, 256],
+                                  simcc_split_ratio=2.0,
+                                  use_dark=False,
+                                  sigma=[4.9, 5.66])
 
 
 def test_training_form_repnet_is_fused_with_a_warning(models, exports):
@@ -196,6 +217,10 @@ def test_tool_exports_a_checkpoint(tiny_model, configs, tmp_path, load_tool):
                                rtol=0,
                                atol=1e-4 * np.abs(expected).max())
     assert sorted(os.listdir(tmp_path)) == ['tiny.onnx', 'tiny.pth']
+    # the user's normal permissions, not those of a private temporary file
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o666 & ~umask
 
 
 def test_tool_bad_input_writes_nothing(tiny_model, configs, tmp_path,
