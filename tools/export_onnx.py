@@ -6,9 +6,10 @@ Usage::
         [--input-shape H W] [--opset N] [--cfg-options KEY=VALUE ...]
 
 Any top-down config works: mmpose_light's (a training-form RepNet is
-re-parameterized on the way, with a warning) and MMPose's stock heatmap and
-regression models. The graph has a dynamic batch axis and embeds what
-``tools/ort_inference.py`` needs to run the whole pipeline. ONNX Runtime's
+re-parameterized on the way, with a warning) and MMPose's stock heatmap,
+regression and SimCC models. The graph has a dynamic batch axis and embeds
+what the runtime (``mmpose-light-runtime``, ``mmpose_light_runtime``) needs
+to run the whole pipeline. ONNX Runtime's
 outputs are checked against PyTorch's on a random batch of 2; beyond
 ``--rel-tol`` (default ``1e-4``) relative error, ``max|ort - torch| /
 max|torch|``, the tool fails and writes nothing. The output is
