@@ -23,17 +23,21 @@ OKS is the one of MMPose's ``oks_iou``: the mean over keypoints of
 ``exp(-d ** 2 / (2 * (2 * sigma_k) ** 2 * (a_i + a_j) / 2))``, optionally over
 the keypoints visible (score above ``vis_thr``) in both poses only.
 
-How it stays fast:
+How it stays fast with few poses and with many:
 
-- the matrix is computed in row blocks of a few hundred kB, which stay in
-  cache, and only its upper triangle; a block's decay is taken as soon as
-  the compensation of its rows is complete, so memory is O(block + N);
-- each exponent is clamped at -50 (``exp(-50) < 2e-22``): libm's ``exp`` is
-  several times slower near underflow, and a term that small changes no
-  OKS that can affect a decayed score in float64;
-- for more than :data:`DENSE_MAX_POSES` poses, pairs whose keypoint boxes
-  are so far apart that every term would be clamped are skipped (their OKS
-  is below ``2e-22``, which leaves every ``f`` above at 1 to the last bit).
+- one call costs few numpy operations: the pairs of the upper triangle are
+  visited in chunks of a few hundred kB (whole, for a few poses), and a
+  chunk's decay is taken as soon as its OKS is known, since the
+  compensation of a pose needs only the pairs above it; so memory is
+  O(chunk + N), and the gaussian takes one ``exp`` per pose;
+- each OKS exponent is clamped at :data:`MIN_EXPONENT` (-50,
+  ``exp(-50) < 2e-22``): libm's float64 ``exp`` is 2-3 times slower for
+  arguments near its underflow limit, and a term that small changes no
+  decayed score (``f`` of such an OKS is 1 to the last bit);
+- above :data:`DENSE_MAX_POSES` poses, the pairs whose keypoint boxes are
+  too far apart for any term to exceed ``exp(MIN_EXPONENT)`` are skipped
+  before any OKS is computed (for :func:`greedy_oks_nms`: too far apart to
+  exceed ``thr``). The results are the same bit for bit.
 
 This module needs numpy only; :mod:`mmpose_light.evaluation` runs the same
 functions on numpy input and has a torch version for tensors.
@@ -70,11 +74,11 @@ MIN_EXPONENT = -50.0
 # threshold: all of its terms may have been clamped.
 _NEGLIGIBLE_OKS = 2 * math.exp(MIN_EXPONENT)
 
-# (row, column, keypoint) elements of a block: 2 ** 15 float64 (256 kB) per
-# temporary stays in a core's L2 cache.
+# (pair, keypoint) elements of a chunk of pairs: 2 ** 15 float64 is 256 kB
+# per temporary, which stays in a core's L2 cache.
 _BLOCK_ELEMENTS = 2**15
 
-# (row, column) pairs of a block of the pruning test.
+# (row, column) pairs of a block of the test that skips far pairs.
 _PAIR_TEST_ELEMENTS = 2**18
 
 
@@ -302,8 +306,8 @@ class _SortedPoses:
                     & (lo[start:stop, None, 1] < hi[None, start:, 1])
                     & (lo[None, start:, 1] < hi[start:stop, None, 1]))
             # strict upper triangle: column start + c > row start + r
-            near &= np.arange(num - start)[None] > np.arange(stop -
-                                                               start)[:, None]
+            near &= (np.arange(num - start)[None] >
+                     np.arange(stop - start)[:, None])
             rows, cols = np.nonzero(near)
             rows += start
             cols += start
