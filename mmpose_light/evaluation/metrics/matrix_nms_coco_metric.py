@@ -22,8 +22,10 @@ annotation file, its ``dataset_meta`` (keypoints and their sigmas) and the
 switches to Matrix-OKS-NMS by changing only ``type`` and the NMS arguments of
 its evaluator. The other modes (``'oks_nms'``, ``'soft_oks_nms'``,
 ``'none'``) behave exactly as in ``CocoMetric``. The class composes with
-CocoMetric subclasses that keep its constructor, e.g.
-``class M(MatrixNMSCocoMetric, CocoWholeBodyMetric)``.
+CocoMetric subclasses that keep its constructor:
+:class:`MatrixNMSCocoWholeBodyMetric` is
+``(MatrixNMSCocoMetric, CocoWholeBodyMetric)``, and
+:class:`MatrixNMSKeypointPartitionMetric` wraps it part by part.
 """
 from typing import Dict, Optional
 
@@ -126,19 +128,24 @@ class MatrixNMSCocoMetric(CocoMetric):
         kept = {}
         for img_id, instances in keypoints.items():
             kpts = np.stack([inst['keypoints'] for inst in instances])
-            keep, decayed = matrix_oks_nms(
-                kpts[..., :2],
-                kpts[..., 2],
-                np.array([inst['score'] for inst in instances],
-                         dtype=np.float64),
-                np.array([inst['area'] for inst in instances],
-                         dtype=np.float64),
-                sigmas,
-                kernel=self.nms_kernel,
-                sigma=self.nms_sigma,
-                score_thr=self.nms_score_thr,
-                max_num=self.nms_max_num,
-                vis_thr=self.nms_vis_thr)
+            try:
+                keep, decayed = matrix_oks_nms(
+                    kpts[..., :2],
+                    kpts[..., 2],
+                    np.array([inst['score'] for inst in instances],
+                             dtype=np.float64),
+                    np.array([inst['area'] for inst in instances],
+                             dtype=np.float64),
+                    sigmas,
+                    kernel=self.nms_kernel,
+                    sigma=self.nms_sigma,
+                    score_thr=self.nms_score_thr,
+                    max_num=self.nms_max_num,
+                    vis_thr=self.nms_vis_thr)
+            except ValueError as error:
+                # a NaN prediction or wrong sigmas: say which image
+                raise ValueError(f'Matrix-OKS-NMS of image {img_id}: '
+                                 f'{error}') from error
             kept[img_id] = [
                 dict(instances[i], score=float(decayed[i])) for i in keep
             ]

@@ -12,6 +12,9 @@ from mmpose.structures.bbox import bbox_overlaps, bbox_xywh2xyxy
 from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
+from metric_samples import INPUT_SIZE, pipeline_scales
+from mmpose_light_runtime import pose_areas
+
 import mmpose_light  # noqa: F401
 from mmpose_light.evaluation import MatrixNMSCocoMetric, matrix_oks_nms
 
@@ -54,9 +57,13 @@ def sample_predictions(seed=0):
                                          0, 1, (1, 17)).astype(np.float32)),
                  gt_instances=dict(bbox_scores=np.array([det['score']],
                                                         dtype=np.float32),
-                                   bbox_scales=np.array([det['bbox'][2:]],
-                                                        dtype=np.float32))))
+                                   bbox_scales=pipeline_scales(
+                                       det_xyxy(det)))))
     return samples
+
+
+def det_xyxy(det):
+    return bbox_xywh2xyxy(np.array([det['bbox']], dtype=np.float64))
 
 
 def coco_ap(results, res_file):
@@ -75,8 +82,11 @@ def coco_ap(results, res_file):
 
 def by_hand(samples, kernel, sigma, score_thr=0.2):
     """Rescore as CocoMetric does, then matrix_oks_nms per image."""
+    with open(DET_FILE) as f:
+        dets = json.load(f)
     per_image = defaultdict(list)
     for s in samples:
+        s = dict(s, xyxy=det_xyxy(dets[s['id']]))
         per_image[s['img_id']].append(s)
     results = []
     for img_id, group in per_image.items():
@@ -86,8 +96,9 @@ def by_hand(samples, kernel, sigma, score_thr=0.2):
             [s['pred_instances']['keypoint_scores'] for s in group])
         box_scores = np.concatenate(
             [s['gt_instances']['bbox_scores'] for s in group])
-        areas = np.array(
-            [np.prod(s['gt_instances']['bbox_scales']) for s in group])
+        # the detection boxes' areas as MMPose's pipeline makes them
+        areas = pose_areas(np.concatenate([s['xyxy'] for s in group]),
+                           INPUT_SIZE)
         valid = kpt_scores > score_thr
         mean_kpt = (kpt_scores * valid).sum(1) / np.maximum(valid.sum(1), 1)
         scores = box_scores * mean_kpt
@@ -170,3 +181,58 @@ def test_bad_arguments():
         MatrixNMSCocoMetric(nms_max_num=0)
     with pytest.raises(ValueError, match='nms_mode'):
         MatrixNMSCocoMetric(nms_mode='matrix')
+
+
+def test_bad_predictions_name_their_image(tmp_path):
+    samples = sample_predictions(seed=2)
+    broken = [dict(s) for s in samples]
+    broken[7]['gt_instances'] = dict(broken[7]['gt_instances'],
+                                     bbox_scores=np.array([np.nan]))
+    with pytest.raises(ValueError, match=f"image {broken[7]['img_id']}: "
+                       '`scores` should be finite'):
+        run_metric(broken, tmp_path)
+    # sigmas of another dataset
+    metric = MatrixNMSCocoMetric(ann_file=ANN_FILE)
+    meta = parse_pose_metainfo(CocoDataset.METAINFO)
+    meta['sigmas'] = meta['sigmas'][:12]
+    metric.dataset_meta = meta
+    metric.process([], samples)
+    with pytest.raises(ValueError, match=r'`sigmas` should have shape '
+                       r'\(17,\), but got \(12,\)'):
+        metric.evaluate(len(samples))
+
+
+def test_one_pose_per_image_equal_scores_and_zero_areas(tmp_path):
+    samples = sample_predictions(seed=3)
+    # one pose per image: nothing to suppress, NMS changes nothing
+    firsts = {}
+    for s in samples:
+        firsts.setdefault(s['img_id'], s)
+    one_each = list(firsts.values())
+    assert run_metric(one_each, tmp_path) == run_metric(
+        one_each, tmp_path, nms_mode='none')
+    # zero areas: only identical poses overlap, so nothing decays
+    flat = [
+        dict(s, gt_instances=dict(s['gt_instances'],
+                                  bbox_scales=np.zeros((1, 2))))
+        for s in samples
+    ]
+    assert run_metric(flat, tmp_path) == run_metric(flat, tmp_path,
+                                                    nms_mode='none')
+    # all-equal scores: CocoMetric orders an image's poses by sample id,
+    # and the first of them is the one not decayed
+    equal = [
+        dict(s, gt_instances=dict(s['gt_instances'],
+                                  bbox_scores=np.array([0.5])))
+        for s in samples
+    ]
+    run_metric(equal, tmp_path, score_mode='bbox')
+    with open(tmp_path / 'metric.keypoints.json') as f:
+        written = json.load(f)
+    for img_id, first in firsts.items():
+        results = [r for r in written if r['image_id'] == img_id]
+        assert results[0]['score'] == 0.5
+        np.testing.assert_allclose(
+            np.reshape(results[0]['keypoints'], (17, 3))[:, :2],
+            first['pred_instances']['keypoints'][0], rtol=1e-6)
+        assert min(r['score'] for r in results) < 0.5
