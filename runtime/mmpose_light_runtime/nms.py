@@ -164,11 +164,12 @@ def _prepare(keypoints, keypoint_scores, areas, sigmas,
     if keypoint_scores is not None:
         kpt_scores = _as_float('keypoint_scores', keypoint_scores, dtype)
         _check_shape('keypoint_scores', kpt_scores, (num, num_keypoints))
-    # one sum finds a NaN or inf; the checks then say where
-    total = float(np.add.reduce(kpts, axis=None)) + float(
-        np.add.reduce(pose_areas))
+    # one sum and one product find a NaN or inf; the checks then say where
+    total = float(np.add.reduce(kpts, axis=None))
     if pose_scores is not None:
-        total += float(np.add.reduce(pose_scores))
+        total += float(pose_areas @ pose_scores)
+    else:
+        total += float(np.add.reduce(pose_areas))
     if not math.isfinite(total):
         _check_finite('keypoints', kpts)
         _check_finite('areas', pose_areas)
@@ -190,14 +191,14 @@ def _prepare(keypoints, keypoint_scores, areas, sigmas,
 
 def _sigma_scale(sigmas: np.ndarray,
                  num_keypoints: int) -> Tuple[np.ndarray, float]:
-    """Checked sigmas as ``1 / (sqrt(2) * 2 * sigma_k)``, shape (K, 1), the
+    """Checked sigmas as ``1 / (sqrt(2) * 2 * sigma_k)``, shape (K, ), the
     factor of the scaled coordinates, and their largest sigma."""
     _check_shape('sigmas', sigmas, (num_keypoints, ))
     if not (np.minimum.reduce(sigmas) > 0
             and np.maximum.reduce(sigmas) < np.inf):
         raise ValueError('`sigmas` should be positive and finite, '
                          f'but got {sigmas.tolist()}')
-    scale = 1 / (math.sqrt(8) * sigmas[:, None])
+    scale = 1 / (math.sqrt(8) * sigmas)
     scale.flags.writeable = False
     return scale, float(np.maximum.reduce(sigmas))
 
@@ -210,14 +211,14 @@ def _coco_sigma_scale(dtype: np.dtype) -> Tuple[np.ndarray, float]:
 class _SortedPoses:
     """Poses in a fixed order, for the OKS of their pairs.
 
-    The coordinates are divided by ``sqrt(2) * 2 * sigma_k``, so that the
-    squared distance of two keypoints times ``2 / (a_i + a_j + 2 eps)`` is
-    the OKS exponent.
+    The coordinates are divided by ``sqrt(2) * 2 * sigma_k`` and stored as
+    (N, 2, K), x then y, so that the squared distance of two keypoints
+    times ``2 / (a_i + a_j + 2 eps)`` is the OKS exponent.
 
     Args:
         keypoints (np.ndarray): Shape (N, K, 2).
         areas (np.ndarray): Shape (N, ).
-        sigma_scale (tuple): ``1 / (sqrt(2) * 2 * sigma_k)``, shape (K, 1),
+        sigma_scale (tuple): ``1 / (sqrt(2) * 2 * sigma_k)``, shape (K, ),
             and the largest sigma, from :func:`_sigma_scale`.
         visible (np.ndarray, optional): Keypoints counted in the mean, or
             None for all. Shape (N, K).
@@ -227,9 +228,13 @@ class _SortedPoses:
                  sigma_scale: Tuple[np.ndarray, float],
                  visible: Optional[np.ndarray]) -> None:
         self.keypoints = keypoints
-        self.scaled = keypoints * sigma_scale[0]
+        self.scaled = np.multiply(keypoints.transpose(0, 2, 1),
+                                  sigma_scale[0],
+                                  order='C')
         self.sigma_max = sigma_scale[1]
         self.areas = areas
+        # a_i + eps, so that a pair's a_i + a_j + 2 eps is one addition
+        self.areas_eps = areas + _EPS
         self.visible = visible
 
     def __len__(self) -> int:
@@ -240,15 +245,14 @@ class _SortedPoses:
 
         Each exponent is clamped at :data:`MIN_EXPONENT`.
         """
-        scaled, areas = self.scaled, self.areas
+        scaled, areas_eps = self.scaled, self.areas_eps
         diff = scaled.take(rows, axis=0)
         diff -= scaled.take(cols, axis=0)
         np.square(diff, out=diff)
-        exponent = np.add(diff[..., 0], diff[..., 1])
+        exponent = np.add(diff[:, 0], diff[:, 1])
         # -1 / ((a_i + a_j) / 2 + eps)
-        scale = areas.take(rows)
-        scale += areas.take(cols)
-        scale += 2 * _EPS
+        scale = areas_eps.take(rows)
+        scale += areas_eps.take(cols)
         np.divide(-2, scale, out=scale)
         exponent *= scale[:, None]
         np.maximum(exponent, MIN_EXPONENT, out=exponent)
@@ -288,7 +292,7 @@ class _SortedPoses:
             tuple: Row and column indices of a chunk of pairs.
         """
         num = len(self)
-        chunk = max(1, _BLOCK_ELEMENTS // self.scaled.shape[1])
+        chunk = max(1, _BLOCK_ELEMENTS // self.scaled.shape[2])
         if num <= DENSE_MAX_POSES:
             rows, cols = _triu_indices(num)
             for start in range(0, len(rows), chunk):
@@ -495,12 +499,13 @@ def matrix_oks_nms(keypoints: np.ndarray,
     sorted_decayed = pose_scores.take(order)
     sorted_decayed *= _decay(poses, kernel, sigma)
 
-    decayed_scores = np.zeros_like(pose_scores)
+    decayed_scores = np.zeros(len(pose_scores), dtype=pose_scores.dtype)
     decayed_scores[order] = sorted_decayed
-    candidates = np.flatnonzero(sorted_decayed >= score_thr)
     # stable: equal decayed scores keep the original rank
-    rank = np.argsort(-sorted_decayed[candidates], kind='stable')
-    keep = order[candidates[rank]]
+    rank = np.argsort(-sorted_decayed, kind='stable')
+    keep = order.take(rank)
+    if len(rank) and np.minimum.reduce(sorted_decayed) < score_thr:
+        keep = keep[sorted_decayed.take(rank) >= score_thr]
     if max_num > 0:
         keep = keep[:max_num]
     return keep.astype(np.int64, copy=False), decayed_scores
