@@ -147,23 +147,37 @@ def _prepare(keypoints: Tensor, keypoint_scores, areas, sigmas,
         if num_keypoints != len(COCO_SIGMAS):
             raise ValueError('`sigmas` are required for K != 17 keypoints, '
                              f'but got K = {num_keypoints}')
-        sigmas = COCO_SIGMAS
-    kpt_sigmas = _as_tensor('sigmas', sigmas, kpts)
-    _check_shape('sigmas', kpt_sigmas, (num_keypoints, ))
-    if not bool(((kpt_sigmas > 0) & torch.isfinite(kpt_sigmas)).all()):
-        raise ValueError('`sigmas` should be positive and finite, '
-                         f'but got {kpt_sigmas.tolist()}')
+        scale = _coco_sigma_scale(kpts.device, kpts.dtype)
+    else:
+        kpt_sigmas = _as_tensor('sigmas', sigmas, kpts)
+        _check_shape('sigmas', kpt_sigmas, (num_keypoints, ))
+        if not bool(((kpt_sigmas > 0) & torch.isfinite(kpt_sigmas)).all()):
+            raise ValueError('`sigmas` should be positive and finite, '
+                             f'but got {kpt_sigmas.tolist()}')
+        # 1 / (sqrt(2) * 2 * sigma_k)
+        scale = torch.rsqrt(8 * kpt_sigmas**2)
     pose_scores = None
     if scores is not None:
         pose_scores = _as_tensor('scores', scores, kpts)
         _check_shape('scores', pose_scores, (num, ))
-        _check_finite('scores', pose_scores)
-    _check_finite('keypoints', kpts)
-    _check_finite('areas', pose_areas)
-    if bool((pose_areas < 0).any()):
-        pose = int((pose_areas < 0).nonzero()[0])
-        raise ValueError('`areas` should not be negative, but pose '
-                         f'{pose} has {pose_areas[pose].item()}')
+    # one sum and one product find a NaN or inf, and one synchronisation
+    # tells whether to look for it or for a negative area
+    total = kpts.sum() + (pose_areas @ pose_scores
+                          if pose_scores is not None else pose_areas.sum())
+    bad = ~torch.isfinite(total)
+    if num:
+        bad |= pose_areas.min() < 0
+    if bool(bad):
+        _check_finite('keypoints', kpts)
+        _check_finite('areas', pose_areas)
+        if pose_scores is not None:
+            _check_finite('scores', pose_scores)
+        negative = (pose_areas < 0).nonzero()
+        # else only the sum overflowed
+        if len(negative):
+            pose = int(negative[0])
+            raise ValueError('`areas` should not be negative, but pose '
+                             f'{pose} has {pose_areas[pose].item()}')
     visible = None
     if keypoint_scores is not None:
         kpt_scores = _as_tensor('keypoint_scores', keypoint_scores, kpts)
@@ -174,9 +188,20 @@ def _prepare(keypoints: Tensor, keypoint_scores, areas, sigmas,
     elif vis_thr is not None:
         raise ValueError('`keypoint_scores` are required when `vis_thr` '
                          f'is given (vis_thr={vis_thr})')
-    # sqrt(2) * 2 * sigma_k
-    scale = torch.rsqrt(8 * kpt_sigmas**2)
     return kpts, pose_scores, pose_areas, scale, visible
+
+
+_COCO_SCALES = {}
+
+
+def _coco_sigma_scale(device: torch.device, dtype: torch.dtype) -> Tensor:
+    """``1 / (sqrt(2) * 2 * sigma_k)`` of the COCO sigmas, once per device
+    and dtype."""
+    key = (device, dtype)
+    if key not in _COCO_SCALES:
+        sigmas = torch.as_tensor(COCO_SIGMAS, dtype=dtype, device=device)
+        _COCO_SCALES[key] = torch.rsqrt(8 * sigmas**2)
+    return _COCO_SCALES[key]
 
 
 def _check_mem_budget(mem_budget) -> None:
