@@ -245,3 +245,21 @@ def test_drop_in_edge_cases_and_bad_input():
     # the decay kernel belongs to matrix_oks_nms; the drop-in has none
     with pytest.raises(TypeError, match='kernel'):
         matrix_oks_nms_db(db, 0.9, kernel='gaussian')
+
+
+def test_benchmark_baseline_and_areas(load_tool):
+    """The benchmark's greedy baseline keeps what oks_nms keeps, and its
+    samples carry CocoMetric's areas of the pipeline's boxes."""
+    bench = load_tool('benchmarks/pose_nms')
+    for canvas in (2000., 300.):
+        kpts, kpt_scores, scores, areas = bench.pose_set(100, canvas)
+        expected = oks_nms(to_db(kpts, kpt_scores, scores, areas), 0.9)
+        np.testing.assert_array_equal(
+            bench.greedy_oks_nms_baseline(kpts, scores, areas, 0.9),
+            expected)
+        assert 10 < len(expected) < 100
+    samples = bench.detection_samples(0.05, seed=0)
+    assert len(samples) == 118
+    # 1.25 padding, widened to 192:256
+    scales = samples[0]['gt_instances']['bbox_scales']
+    assert scales[0, 0] / scales[0, 1] == pytest.approx(0.75)
