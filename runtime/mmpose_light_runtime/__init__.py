@@ -16,7 +16,7 @@ from .draw import draw_poses
 from .estimator import TopdownEstimator
 from .fileio import atomic_output, dump_json, read_image, write_image
 from .meta import META_KEY, META_VERSION
-from .nms import matrix_oks_nms, pairwise_oks
+from .nms import greedy_oks_nms, matrix_oks_nms, pairwise_oks
 from .pipeline import DEFAULT_NMS, PosePipeline
 from .preprocess import pose_areas
 from .sources import Frame, open_source
@@ -28,8 +28,8 @@ __all__ = [
     '__version__', 'TopdownEstimator', 'PosePipeline', 'PoseResult',
     'PoseTracker', 'PersonDetector', 'WholeFrame', 'DetectionFile',
     'OnnxDetector', 'CallableDetector', 'open_source', 'Frame', 'draw_poses',
-    'matrix_oks_nms', 'pairwise_oks', 'pose_areas', 'rescore_poses',
-    'read_image', 'write_image', 'dump_json', 'atomic_output',
-    'create_backend', 'BACKENDS', 'SUPPORTED_CODECS', 'META_KEY',
-    'META_VERSION', 'DEFAULT_NMS'
+    'matrix_oks_nms', 'greedy_oks_nms', 'pairwise_oks', 'pose_areas',
+    'rescore_poses', 'read_image', 'write_image', 'dump_json',
+    'atomic_output', 'create_backend', 'BACKENDS', 'SUPPORTED_CODECS',
+    'META_KEY', 'META_VERSION', 'DEFAULT_NMS'
 ]
