@@ -17,7 +17,7 @@ CFG_DIR = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap')
 MOBILEPOSENET_CONFIGS = [
     'coco/td-hm_mobilenetv3-lpb_1xb32-210e_coco-256x192.py',
     'coco/td-hm_mobilenetv3-lpb_1xb32-210e_coco-384x288.py',
-    'coco/td-hm_mobilenetv3-lpb_1xb14-80e_coco-sample-256x192.py',
+    'coco/td-hm_mobilenetv3-lpb_1xb14-200e_coco-sample-128x96.py',
     'mpii/td-hm_mobilenetv3-lpb_1xb32-210e_mpii-256x256.py',
     'mpii/td-hm_mobilenetv3-lpb_1xb5-80e_mpii-sample-256x256.py',
 ]
@@ -117,7 +117,7 @@ def test_paper_training_recipe(name):
 
 
 @pytest.mark.parametrize('name, data', [
-    ('coco/td-hm_mobilenetv3-lpb_1xb14-80e_coco-sample-256x192.py', 'coco'),
+    ('coco/td-hm_mobilenetv3-lpb_1xb14-200e_coco-sample-128x96.py', 'coco'),
     ('mpii/td-hm_mobilenetv3-lpb_1xb5-80e_mpii-sample-256x256.py', 'mpii'),
 ])
 def test_sample_configs_point_at_bundled_data(name, data):
@@ -133,7 +133,7 @@ def test_sample_configs_point_at_bundled_data(name, data):
 
 
 @pytest.mark.parametrize('name', [
-    'coco/td-hm_mobilenetv3-lpb_1xb14-80e_coco-sample-256x192.py',
+    'coco/td-hm_mobilenetv3-lpb_1xb14-200e_coco-sample-128x96.py',
     'mpii/td-hm_mobilenetv3-lpb_1xb5-80e_mpii-sample-256x256.py',
 ])
 def test_sample_configs_train_as_real_training_does(name):

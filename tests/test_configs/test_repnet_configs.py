@@ -7,6 +7,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmpose.registry import MODELS
+from torch import nn
 
 import mmpose_light  # noqa: F401
 
@@ -86,6 +87,14 @@ def test_paper_schedule_and_augmentation(path):
     ]
     assert transform.rotate_factor == 30
     assert tuple(transform.scale_factor) == (0.75, 1.25)
+    # RLE with a Laplace prior and a RealNVP flow of 3-layer, 64-unit nets
+    loss = MODELS.build(cfg.model.head.loss)
+    assert type(loss).__name__ == 'RLELoss'
+    assert loss.q_distribution == 'laplace'
+    for nets in (loss.flow_model.s, loss.flow_model.t):
+        for net in nets:
+            linear = [m for m in net if isinstance(m, nn.Linear)]
+            assert [m.out_features for m in linear] == [64, 64, 2]
 
 
 def test_branch_norms_have_no_weight_decay():
@@ -127,3 +136,27 @@ def test_sample_configs_point_at_bundled_data():
         for loader in (cfg.train_dataloader, cfg.val_dataloader):
             dataset = loader.dataset
             assert osp.isfile(osp.join(dataset.data_root, dataset.ann_file))
+
+
+@pytest.mark.parametrize(
+    'path', [c for c in CONFIGS if '-sample-' in c and '-deploy_' not in c],
+    ids=_name)
+def test_sample_configs_train_as_real_training_does(path):
+    cfg = Config.fromfile(path)
+    assert cfg.randomness.seed == 0
+    # random weights: the ImageNet checkpoint needs a network
+    assert cfg.model.backbone.init_cfg is None
+    # box jitter, so that the model works on boxes other than the
+    # annotated ones
+    jitter, = [
+        t for t in cfg.train_dataloader.dataset.pipeline
+        if t.type == 'RandomBBoxTransform'
+    ]
+    assert jitter.shift_factor > 0 and jitter.shift_prob > 0
+    assert jitter.scale_factor[0] < 1 < jitter.scale_factor[1]
+    if 'coco' in path:
+        # tested as COCO is: on the bundled person detections
+        for loader in (cfg.val_dataloader, cfg.test_dataloader):
+            bbox_file = loader.dataset.bbox_file
+            assert osp.basename(bbox_file) == 'test_coco_det_AP_H_56.json'
+            assert osp.isfile(bbox_file)

@@ -284,3 +284,12 @@ def test_other_initializers_still_run_beside_the_checkpoint(
     torch.testing.assert_close(weight, torch.full_like(weight, 0.5))
     # the body comes from the checkpoint
     assert not torch.all(model.stem.branch_3x3.conv.weight == 0.5)
+
+
+@pytest.mark.parametrize('config, arch', [(MOBILEPOSENET, 'big'),
+                                          (REPNET.format('a', ''), 'A2')])
+def test_unknown_arch_from_the_config(config, arch):
+    cfg = Config.fromfile(config)
+    cfg.model.backbone.arch = arch
+    with pytest.raises(ValueError, match=f"Unknown arch '{arch}'"):
+        MODELS.build(cfg.model)
