@@ -1,7 +1,13 @@
 """Inference engines behind one small interface.
 
 A backend loads a model file and runs it on a float32 batch; the pose
-pipeline around it does not depend on which engine it is.
+pipeline around it does not depend on which engine it is. Both engines run
+float and quantized (QDQ) ONNX files:
+
+- ``'onnxruntime'``: ONNX Runtime, a requirement of the runtime;
+- ``'openvino'``: OpenVINO, an optional extra
+  (``pip install "mmpose-light-runtime[openvino]"``), imported only when
+  asked for.
 """
 import os
 import os.path as osp
@@ -9,7 +15,10 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-__all__ = ['Backend', 'OnnxRuntimeBackend', 'BACKENDS', 'create_backend']
+__all__ = [
+    'Backend', 'OnnxRuntimeBackend', 'OpenVINOBackend', 'BACKENDS',
+    'create_backend'
+]
 
 
 class Backend:
@@ -100,8 +109,91 @@ class OnnxRuntimeBackend(Backend):
         return self.session.run(self.output_names, {self.input_name: inputs})
 
 
+class OpenVINOBackend(Backend):
+    """OpenVINO.
+
+    The ONNX file is read by OpenVINO's ONNX frontend, which keeps the
+    file's ``metadata_props`` in the model's ``rt_info['framework']``: they
+    are :attr:`metadata`, as ONNX Runtime's custom metadata map. Inference
+    runs in float32 (``INFERENCE_PRECISION_HINT``), so that the outputs
+    match ONNX Runtime's on CPUs where OpenVINO would otherwise choose
+    bfloat16; a quantized (QDQ) file runs in INT8. The batch axis stays
+    dynamic.
+
+    Args:
+        model_file (str): An ONNX file (or OpenVINO IR ``.xml``).
+        num_threads (int, optional): Inference threads
+            (``INFERENCE_NUM_THREADS``). Defaults to None (OpenVINO's
+            choice).
+        device (str): OpenVINO device. Defaults to ``'CPU'``.
+
+    Raises:
+        ImportError: If OpenVINO is not installed.
+    """
+
+    def __init__(self,
+                 model_file: str,
+                 num_threads: Optional[int] = None,
+                 device: str = 'CPU') -> None:
+        try:
+            import openvino
+        except ImportError:
+            raise ImportError(
+                "backend 'openvino' needs OpenVINO, which is not installed: "
+                'pip install "mmpose-light-runtime[openvino]" (or pip '
+                'install openvino)') from None
+
+        model_file = _check_model_file(model_file)
+        _check_threads(num_threads)
+        core = openvino.Core()
+        try:
+            model = core.read_model(model_file)
+        except Exception as error:  # OpenVINO raises its own types
+            raise ValueError(f'OpenVINO cannot read {model_file!r}: '
+                             f'{error}') from None
+        if len(model.inputs) != 1:
+            raise ValueError(f'{model_file!r} has {len(model.inputs)} '
+                             'inputs; a pose or detection model has one '
+                             'image input')
+        port = model.inputs[0]
+        self.input_name = port.get_any_name()
+        self.input_shape = [
+            dim.get_length() if dim.is_static else None
+            for dim in port.get_partial_shape()
+        ]
+        self.output_names = [out.get_any_name() for out in model.outputs]
+        self.metadata = _openvino_metadata(model)
+        config = {
+            'PERFORMANCE_HINT': 'LATENCY',
+            'INFERENCE_PRECISION_HINT': 'f32'
+        }
+        if num_threads is not None:
+            config['INFERENCE_NUM_THREADS'] = num_threads
+        try:
+            self.compiled = core.compile_model(model, device, config)
+        except Exception as error:
+            raise ValueError(f'OpenVINO cannot compile {model_file!r} for '
+                             f'{device!r}: {error}') from None
+        self.request = self.compiled.create_infer_request()
+
+    def run(self, inputs: np.ndarray) -> List[np.ndarray]:
+        results = self.request.infer({0: inputs})
+        return [results[out] for out in self.compiled.outputs]
+
+
+def _openvino_metadata(model) -> Dict[str, str]:
+    """The ONNX ``metadata_props`` that OpenVINO keeps in ``rt_info``."""
+    rt_info = model.get_rt_info()
+    if 'framework' not in rt_info:
+        return {}
+    return {
+        str(key): value.astype(str)
+        for key, value in rt_info['framework'].items()
+    }
+
+
 #: Backend name to class.
-BACKENDS = {'onnxruntime': OnnxRuntimeBackend}
+BACKENDS = {'onnxruntime': OnnxRuntimeBackend, 'openvino': OpenVINOBackend}
 
 
 def create_backend(name: str, model_file: str,

@@ -1,0 +1,103 @@
+"""The engines behind TopdownEstimator: OpenVINO against ONNX Runtime on
+the tiny model, and a clear error where OpenVINO is missing."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mmpose_light_runtime import TopdownEstimator, create_backend
+from mmpose_light_runtime.backends import BACKENDS, OpenVINOBackend
+from tiny_models import ROOT, gt_boxes, pose_graph, save_model
+
+
+def test_importing_the_runtime_does_not_import_openvino():
+    code = ('import sys, mmpose_light_runtime, mmpose_light_runtime.cli, '
+            'mmpose_light_runtime.backends; '
+            'print("openvino" in sys.modules)')
+    out = subprocess.run([sys.executable, '-c', code],
+                         capture_output=True,
+                         text=True,
+                         check=True,
+                         cwd=ROOT)
+    assert out.stdout.strip() == 'False'
+
+
+def test_missing_openvino_names_the_extra(pose_model, monkeypatch):
+    # a None entry makes ``import openvino`` raise ImportError
+    monkeypatch.setitem(sys.modules, 'openvino', None)
+    hint = r'pip install "mmpose-light-runtime\[openvino\]"'
+    with pytest.raises(ImportError, match=hint):
+        create_backend('openvino', pose_model)
+    with pytest.raises(ImportError, match="backend 'openvino' needs"):
+        TopdownEstimator(pose_model, backend='openvino')
+    # ONNX Runtime does not need it
+    assert TopdownEstimator(pose_model).backend.metadata
+
+
+def test_unknown_backend_lists_openvino(pose_model):
+    assert BACKENDS['openvino'] is OpenVINOBackend
+    with pytest.raises(ValueError, match=r"'onnxrt'.*'openvino'"):
+        create_backend('onnxrt', pose_model)
+
+
+@pytest.fixture(scope='module')
+def openvino():
+    return pytest.importorskip('openvino')
+
+
+def test_openvino_reads_the_metadata_and_shapes(openvino, pose_model):
+    ov = create_backend('openvino', pose_model, num_threads=1)
+    ort = create_backend('onnxruntime', pose_model)
+    assert ov.metadata == ort.metadata and 'mmpose_light' in ov.metadata
+    assert ov.input_name == ort.input_name == 'input'
+    assert ov.input_shape == [None, 3, 64, 48]
+    assert ov.output_names == ort.output_names == ['heatmaps']
+    assert ov.compiled.get_property('INFERENCE_NUM_THREADS') == 1
+
+
+@pytest.mark.parametrize('batch', [1, 5])
+def test_openvino_outputs_match_onnxruntime(openvino, pose_model, batch):
+    ov = create_backend('openvino', pose_model)
+    ort = create_backend('onnxruntime', pose_model)
+    x = np.random.default_rng(batch).normal(size=(batch, 3, 64, 48))
+    x = x.astype(np.float32)
+    (out_ov, ), (out_ort, ) = ov.run(x), ort.run(x)
+    assert out_ov.shape == out_ort.shape == (batch, 17, 16, 12)
+    rel = np.abs(out_ov - out_ort).max() / np.abs(out_ort).max()
+    assert rel <= 1e-3
+
+
+def test_openvino_estimator_matches_onnxruntime(openvino, pose_model,
+                                                sample_image):
+    boxes = gt_boxes()
+    ov = TopdownEstimator(pose_model, backend='openvino', num_threads=1)
+    ort = TopdownEstimator(pose_model, num_threads=1)
+    for flip_test in (False, True):
+        ov.flip_test = ort.flip_test = flip_test
+        got = ov.predict(sample_image, boxes)
+        want = ort.predict(sample_image, boxes)
+        # all crops in one batch on a dynamic batch axis
+        assert got.keypoints.shape == (len(boxes), 17, 2)
+        distance = np.linalg.norm(got.keypoints - want.keypoints, axis=-1)
+        assert distance.max() <= 0.5
+        np.testing.assert_allclose(got.keypoint_scores,
+                                   want.keypoint_scores, atol=1e-3)
+
+
+def test_openvino_file_without_metadata(openvino, tmp_path):
+    path = save_model(pose_graph(), str(tmp_path / 'bare.onnx'))
+    assert create_backend('openvino', path).metadata == {}
+    with pytest.raises(ValueError, match="has no 'mmpose_light' metadata"):
+        TopdownEstimator(path, backend='openvino')
+
+
+def test_openvino_bad_files(openvino, tmp_path):
+    junk = tmp_path / 'junk.onnx'
+    junk.write_bytes(b'not a model')
+    with pytest.raises(ValueError, match='OpenVINO cannot read'):
+        create_backend('openvino', str(junk))
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        create_backend('openvino', str(tmp_path / 'missing.onnx'))
+    with pytest.raises(ValueError, match='`num_threads` should be'):
+        create_backend('openvino', str(junk), num_threads=0)
