@@ -1,22 +1,16 @@
-"""Measure model size and CPU speed the way MMPose users do.
+"""Build models offline and measure their size the way MMPose users do.
 
 Params and FLOPs come from MMEngine's complexity counter applied to the
 estimator's ``_forward`` (as MMPose's ``tools/analysis_tools/get_flops.py``
-does), so figures match what users get from that tool. Latency is measured
-with candidates interleaved round by round, so that load from other processes
-on a shared machine hits every candidate alike and ratios stay meaningful.
+does), so figures match what users get from that tool. Timing lives in
+:mod:`mmpose_light.benchmarking`.
 """
-import statistics
-import time
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import torch
 from torch import nn
 
-__all__ = [
-    'get_complexity', 'compare_latency', 'num_threads', 'load_config',
-    'build_offline', 'strip_external'
-]
+__all__ = ['get_complexity', 'load_config', 'build_offline', 'strip_external']
 
 
 def load_config(config: str):
@@ -111,59 +105,3 @@ class _ForwardOnly(nn.Module):
 
     def forward(self, inputs: torch.Tensor):
         return self.estimator._forward(inputs)
-
-
-class num_threads:
-    """Context manager that sets ``torch``'s intra-op thread count."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def __enter__(self) -> 'num_threads':
-        self.saved = torch.get_num_threads()
-        torch.set_num_threads(self.n)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        torch.set_num_threads(self.saved)
-
-
-def compare_latency(candidates: Dict[str, Callable[[], object]],
-                    rounds: int = 20,
-                    warmup: int = 3,
-                    threads: Optional[int] = 1,
-                    progress: Optional[Callable[[int, int], None]] = None
-                    ) -> Dict[str, float]:
-    """Median wall time of each candidate, measured interleaved.
-
-    Each round calls every candidate once, in turn, so slow phases of a
-    shared machine are spread over all of them.
-
-    Args:
-        candidates (dict[str, Callable]): Name to a no-argument callable.
-        rounds (int): Timed calls per candidate. Defaults to 20.
-        warmup (int): Untimed calls per candidate first. Defaults to 3.
-        threads (int, optional): ``torch`` threads while timing; ``None``
-            keeps the current setting. Defaults to 1.
-        progress (Callable[[int, int], None], optional): Called after each
-            round with ``(rounds_done, rounds)``, for long measurements.
-            Defaults to None.
-
-    Returns:
-        dict[str, float]: Name to median milliseconds per call.
-    """
-    if not candidates:
-        raise ValueError('compare_latency needs at least one candidate')
-    times = {name: [] for name in candidates}
-    with num_threads(threads or torch.get_num_threads()), torch.no_grad():
-        for fn in candidates.values():
-            for _ in range(warmup):
-                fn()
-        for done in range(1, rounds + 1):
-            for name, fn in candidates.items():
-                start = time.perf_counter()
-                fn()
-                times[name].append((time.perf_counter() - start) * 1e3)
-            if progress is not None:
-                progress(done, rounds)
-    return {name: statistics.median(t) for name, t in times.items()}

@@ -4,9 +4,12 @@ import csv
 import json
 import os
 import os.path as osp
+import sys
 
 import pytest
 
+from mmpose_light.benchmarking import (COLUMNS, available_engines,
+                                       build_model, print_report)
 from mmpose_light.utils import get_complexity
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -46,7 +49,7 @@ def test_csv_matches_json(tool, run):
     out_dir, result, rows = run
     with open(osp.join(out_dir, 'benchmark.csv'), newline='') as f:
         reader = csv.DictReader(f)
-        assert reader.fieldnames == list(tool.COLUMNS)
+        assert reader.fieldnames == list(COLUMNS)
         csv_rows = list(reader)
     assert [r['model'] for r in csv_rows] == [OURS, STOCK]
     for r in csv_rows:
@@ -54,13 +57,13 @@ def test_csv_matches_json(tool, run):
         assert float(r['torch_b1_1t_ms']) == pytest.approx(
             rows[r['model']]['torch_b1_1t_ms'])
     assert csv_rows[1]['ort_b1_1t_ms'] == ''
-    assert list(result['columns']) == list(tool.COLUMNS)
+    assert list(result['columns']) == list(COLUMNS)
 
 
 @pytest.mark.parametrize('name', [OURS, STOCK])
-def test_size_matches_counter(tool, run, name):
+def test_size_matches_counter(run, name):
     _, _, rows = run
-    model, hw = tool.build_model(name)
+    model, hw = build_model(name)
     params, flops = get_complexity(model, (3, *hw))
     assert (rows[name]['params'], rows[name]['flops']) == (params, flops)
     assert rows[name]['input'] == f'{hw[0]}x{hw[1]}'
@@ -93,6 +96,38 @@ def test_measured_values_are_sane(tool, run):
     assert rows[STOCK]['note'] == 'ONNX skipped'
 
 
+def test_int8_and_openvino_columns(run):
+    _, result, rows = run
+    ours, stock = rows[OURS], rows[STOCK]
+    engines = available_engines()
+    assert result['engines'] == engines
+    for key in ('ort_int8_b1_1t_ms', 'ort_int8_b1_all_ms',
+                'ort_int8_b32_ips'):
+        assert ours[key] > 0
+        assert stock[key] is None
+    assert ours['int8_speedup_b1_1t'] == pytest.approx(
+        ours['ort_b1_1t_ms'] / ours['ort_int8_b1_1t_ms'])
+    assert ours['int8_speedup_b32'] == pytest.approx(
+        ours['ort_int8_b32_ips'] / ours['ort_b32_ips'])
+    # the heatmap head's final conv stays float
+    assert ours['int8_float_nodes'] == '/final_layer/Conv'
+    # INT8 is not compared with the fp32 peak
+    assert 'ort_int8_b1_1t_peak_frac' not in COLUMNS
+    if 'ov' not in engines:
+        assert ours['ov_b1_1t_ms'] is None
+        return
+    for key in ('ov_b1_1t_ms', 'ov_int8_b1_1t_ms', 'ov_b32_ips',
+                'ov_int8_b32_ips'):
+        assert ours[key] > 0
+    assert ours['ov_vs_ort_b1_1t'] == pytest.approx(
+        ours['ort_b1_1t_ms'] / ours['ov_b1_1t_ms'])
+    assert ours['ov_int8_vs_ort_b1_1t'] == pytest.approx(
+        ours['ort_b1_1t_ms'] / ours['ov_int8_b1_1t_ms'])
+    peak = result['matmul_peak_gmacs']['b1_1t'] * 1e9
+    assert ours['ov_b1_1t_peak_frac'] == pytest.approx(
+        ours['flops'] / (ours['ov_b1_1t_ms'] / 1e3) / peak)
+
+
 def test_ratios_to_reference(run):
     _, _, rows = run
     ref, ours = rows[STOCK], rows[OURS]
@@ -106,14 +141,17 @@ def test_ratios_to_reference(run):
     assert ours['ort_b1_1t_vs_ref'] is None
 
 
-def test_progress_and_table(tool, capsys, run):
+def test_progress_and_table(capsys, run):
     # run() printed before capsys of this test existed; rerun the report
     _, result, rows = run
-    tool.report(result['rows'], result)
+    print_report(result)
     out = capsys.readouterr().out
     assert 'Size and batch-1 latency' in out
+    assert 'INT8 and OpenVINO: batch 1, 1 thread' in out
     assert f'Ratios: vs reference {STOCK}' in out
     assert OURS in out and STOCK in out
+    # measurements only: verdicts belong in the README
+    assert 'Goal' not in out and ' met' not in out
 
 
 def test_prints_progress(tool, tmp_path, capsys):
@@ -135,6 +173,7 @@ def test_prints_progress(tool, tmp_path, capsys):
     (['--models', OURS, '--reference', STOCK], 'is not among --models'),
     (['--models', OURS, OURS], 'twice'),
     (['--rounds', '0'], '--rounds must be >= 1'),
+    (['--engines', 'tensorrt'], "invalid choice: 'tensorrt'"),
 ])
 def test_bad_arguments(tool, capsys, argv, message):
     with pytest.raises(SystemExit) as exc:
@@ -143,13 +182,22 @@ def test_bad_arguments(tool, capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
-def test_unknown_model_to_build(tool):
+def test_unknown_model_to_build():
     with pytest.raises(ValueError, match="unknown model 'Nope'"):
-        tool.build_model('Nope')
+        build_model('Nope')
 
 
 def test_default_reference(tool):
+    assert tool.parse_args([]).engines == available_engines()
     assert tool.parse_args(['--models', OURS, STOCK]).reference == STOCK
     assert tool.parse_args(['--models', OURS]).reference == OURS
     args = tool.parse_args(['--models', OURS, STOCK, '--skip-onnx'])
     assert args.skip_onnx == [OURS, STOCK]
+
+
+def test_openvino_engines_need_openvino(tool, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'openvino', None)
+    assert tool.parse_args([]).engines == ['torch', 'ort', 'ort_int8']
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--engines', 'ov'])
+    assert 'OpenVINO is not installed' in capsys.readouterr().err

@@ -10,11 +10,12 @@ Per frame of the sample image 000000196141.jpg (already decoded: reading
 and drawing are left out), with 1, 5 and 20 person boxes (the sample's
 boxes, repeated with small shifts where more are needed): crops and
 normalisation, the network, decoding and Matrix-OKS-NMS, for MobilePoseNet,
-deployed RepNet-A and RTMPose-t exported to ONNX (random weights: speed
-does not depend on them). Times are medians of rounds in which every
-candidate runs once in turn; only the ratios measured in this one run mean
-anything. The stage split of the batched runtime shows where pre- and
-post-processing take more than 20% of the frame.
+deployed RepNet-A and RTMPose-t of ``mmpose_light.benchmarking``'s model
+table exported to ONNX (random weights: speed does not depend on them).
+Times are medians of rounds in which every candidate runs once in turn
+(``mmpose_light.benchmarking.compare_latency``); only the ratios measured in
+this one run mean anything. The stage split of the batched runtime shows
+where pre- and post-processing take more than 20% of the frame.
 """
 import argparse
 import os.path as osp
@@ -29,29 +30,22 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
 import mmpose_light  # noqa: E402,F401
-from mmpose_light.deploy import export_onnx  # noqa: E402
-from mmpose_light.models.utils import reparameterize_model  # noqa: E402
-from mmpose_light.utils import build_offline, compare_latency  # noqa: E402
+from mmpose_light.benchmarking import (SAMPLE_DIR, build_model,  # noqa: E402
+                                       compare_latency, export_model,
+                                       markdown_table)
 from mmpose_light_runtime import (DetectionFile, PosePipeline,  # noqa: E402
                                   PoseResult, TopdownEstimator, read_image)
 from mmpose_light_runtime.estimator import make_result  # noqa: E402
 
-CFG = osp.join(ROOT, 'configs', 'body_2d_keypoint')
+# table label to the benchmark suite's model name
 MODELS = {
-    'MobilePoseNet':
-    osp.join(CFG, 'topdown_heatmap', 'coco',
-             'td-hm_mobilenetv3-lpb_1xb32-210e_coco-256x192.py'),
-    'RepNet-A (deployed)':
-    osp.join(CFG, 'topdown_regression', 'coco',
-             'td-reg_repvgg-a-fusion_rle-1xb64-210e_coco-256x192.py'),
-    'RTMPose-t':
-    'mmpose::body_2d_keypoint/rtmpose/coco/'
-    'rtmpose-t_8xb256-420e_coco-256x192.py',
+    'MobilePoseNet': 'MobilePoseNet-256x192',
+    'RepNet-A (deployed)': 'RepNet-A-deploy',
+    'RTMPose-t': 'RTMPose-t',
 }
-SAMPLE = osp.join(ROOT, 'data', 'sample', 'coco')
+SAMPLE = osp.join(SAMPLE_DIR, 'coco')
 IMAGE = osp.join(SAMPLE, '000000196141.jpg')
 DETS = osp.join(SAMPLE, 'test_coco_det_AP_H_56.json')
-GOAL_PEOPLE, GOAL_RATIO = 5, 0.7
 
 
 def person_boxes(num: int) -> np.ndarray:
@@ -65,12 +59,10 @@ def person_boxes(num: int) -> np.ndarray:
     return np.array(out) + np.tile(shifts, 2)
 
 
-def export(name: str, folder: str) -> str:
-    model, _ = build_offline(MODELS[name])
-    model = reparameterize_model(model)
-    width, height = model.head.decoder.input_size
-    path = osp.join(folder, f'{name.split()[0]}.onnx')
-    export_onnx(model, path, input_shape=(1, 3, height, width))
+def export(label: str, folder: str) -> str:
+    model, hw = build_model(MODELS[label])
+    path = osp.join(folder, f'{label.split()[0]}.onnx')
+    export_model(model, hw, path)
     return path
 
 
@@ -145,27 +137,21 @@ def main(argv: List[str] = None) -> int:
                 rows.append((name, num, times['batched'], times['loop']))
                 split = stage_split(estimator, image, boxes, args.rounds)
                 splits.append((name, num, split))
-    print('| model | people | batched ms | loop ms | batched / loop |')
-    print('|---|---|---|---|---|')
-    for name, num, batched, loop_ms in rows:
-        print(f'| {name} | {num} | {batched:.1f} | {loop_ms:.1f} '
-              f'| {batched / loop_ms:.2f} |')
+    print(markdown_table(
+        ('model', 'people', 'batched ms', 'loop ms', 'batched / loop'),
+        [(name, str(num), f'{batched:.1f}', f'{loop_ms:.1f}',
+          f'{batched / loop_ms:.2f}')
+         for name, num, batched, loop_ms in rows]))
     print('\n## Where the batched frame goes (median ms; pre = crops and '
           'normalisation, post = decoding and NMS)\n')
-    print('| model | people | pre | network | post | pre + post share |')
-    print('|---|---|---|---|---|---|')
+    lines = []
     for name, num, split in splits:
-        total = sum(split.values())
-        share = (split['pre'] + split['post']) / total
-        flag = ' (> 20%)' if share > 0.2 else ''
-        print(f'| {name} | {num} | {split["pre"]:.2f} | '
-              f'{split["network"]:.1f} | {split["post"]:.2f} | '
-              f'{share:.0%}{flag} |')
-    print(f'\nGoal: at {GOAL_PEOPLE} people, batched <= {GOAL_RATIO} of the '
-          'loop:')
-    for name, num, batched, loop_ms in rows:
-        if num == GOAL_PEOPLE:
-            print(f'  {name}: {batched / loop_ms:.2f}')
+        share = (split['pre'] + split['post']) / sum(split.values())
+        lines.append((name, str(num), f'{split["pre"]:.2f}',
+                      f'{split["network"]:.1f}', f'{split["post"]:.2f}',
+                      f'{share:.0%}' + (' (> 20%)' if share > 0.2 else '')))
+    print(markdown_table(('model', 'people', 'pre', 'network', 'post',
+                          'pre + post share'), lines))
     return 0
 
 
