@@ -19,7 +19,7 @@ MOBILEPOSENET_CONFIGS = [
     'coco/td-hm_mobilenetv3-lpb_1xb32-210e_coco-384x288.py',
     'coco/td-hm_mobilenetv3-lpb_1xb14-200e_coco-sample-128x96.py',
     'mpii/td-hm_mobilenetv3-lpb_1xb32-210e_mpii-256x256.py',
-    'mpii/td-hm_mobilenetv3-lpb_1xb5-80e_mpii-sample-256x256.py',
+    'mpii/td-hm_mobilenetv3-lpb_1xb5-200e_mpii-sample-128x128.py',
 ]
 RES50_LPB_CONFIG = 'coco/td-hm_res50-lpb_8xb64-210e_coco-256x192.py'
 RES50_STOCK_CONFIG = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
@@ -118,7 +118,7 @@ def test_paper_training_recipe(name):
 
 @pytest.mark.parametrize('name, data', [
     ('coco/td-hm_mobilenetv3-lpb_1xb14-200e_coco-sample-128x96.py', 'coco'),
-    ('mpii/td-hm_mobilenetv3-lpb_1xb5-80e_mpii-sample-256x256.py', 'mpii'),
+    ('mpii/td-hm_mobilenetv3-lpb_1xb5-200e_mpii-sample-128x128.py', 'mpii'),
 ])
 def test_sample_configs_point_at_bundled_data(name, data):
     cfg = _load(name)
@@ -134,7 +134,7 @@ def test_sample_configs_point_at_bundled_data(name, data):
 
 @pytest.mark.parametrize('name', [
     'coco/td-hm_mobilenetv3-lpb_1xb14-200e_coco-sample-128x96.py',
-    'mpii/td-hm_mobilenetv3-lpb_1xb5-80e_mpii-sample-256x256.py',
+    'mpii/td-hm_mobilenetv3-lpb_1xb5-200e_mpii-sample-128x128.py',
 ])
 def test_sample_configs_train_as_real_training_does(name):
     cfg = _load(name)

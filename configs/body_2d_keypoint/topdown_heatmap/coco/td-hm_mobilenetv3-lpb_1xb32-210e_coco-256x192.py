@@ -1,11 +1,11 @@
-# MobilePoseNet on COCO at 256x192: MobileNetV3-Large cut after 13 layers
-# (stride 16, 160 channels) and two LPBs (160 -> 512 -> 128, 128 -> 512 -> 128)
-# to stride-4 heatmaps.
+# MobilePoseNet on COCO at 256x192: MobileNetV3-Large cut after its first 13
+# blocks, the 13th at stride 1 (stride 16, 160 channels), and two LPBs
+# (160 -> 512 -> 128, 128 -> 512 -> 128) to stride-4 heatmaps.
 # Paper: 1.5M params, 0.557 GFLOPs, COCO val2017 AP 66.2 (detected boxes);
 # Adam, batch 32, 210 epochs, rotation +-45 deg, scale [0.65, 1.35], flip,
 # half-body.
 # Measured with MMEngine's counter (as tools/analysis_tools/get_flops.py):
-# 1.539M params, 0.539 GFLOPs.
+# 1.540M params, 0.535 GFLOPs (tools/benchmarks/mobileposenet.py).
 # The encoder starts from mmpretrain's ImageNet MobileNetV3-Large
 # (torchvision's weights, top-1 74.04). Offline, give a downloaded copy with
 # --cfg-options model.backbone.init_cfg.checkpoint=PATH, or train from

@@ -1,10 +1,10 @@
 # MobilePoseNet on MPII at 256x256: the COCO model (MobileNetV3-Large cut
-# after 13 layers, two LPBs) with 16 keypoints and stride-4 heatmaps of 64x64.
+# after 13 blocks, two LPBs) with 16 keypoints and stride-4 heatmaps of 64x64.
 # Paper: 1.5M params, and the training recipe used here (Adam, batch 32,
 # 210 epochs, rotation +-45 deg, scale [0.65, 1.35], flip, half-body); the
 # paper's FLOPs and AP quoted for this port are COCO ones (0.557 GFLOPs and
 # AP 66.2 at 256x192), none for MPII.
-# Measured with MMEngine's counter: 1.538M params, 0.718 GFLOPs.
+# Measured with MMEngine's counter: 1.540M params, 0.713 GFLOPs.
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_heatmap/mpii/'
     'td-hm_mobilenetv2_8xb64-210e_mpii-256x256.py'
