@@ -71,7 +71,19 @@ def _read_state_dict(checkpoint: str, prefix: Optional[str],
             f'Pretrained checkpoint {checkpoint!r} does not exist. Give the '
             'path of a downloaded file, or train from scratch with '
             '--cfg-options model.backbone.init_cfg=None')
-    loaded = _load_checkpoint(checkpoint, map_location=map_location)
+    try:
+        loaded = _load_checkpoint(checkpoint, map_location=map_location)
+    except OSError as error:
+        if '://' not in checkpoint:
+            raise
+        # urllib's errors (no network, no such file on the server) say
+        # neither which checkpoint nor what to do instead.
+        raise OSError(
+            f'Cannot fetch pretrained checkpoint {checkpoint!r}: {error}. '
+            'Offline, download it elsewhere and pass --cfg-options '
+            'model.backbone.init_cfg.checkpoint=PATH, or train from random '
+            'weights with --cfg-options model.backbone.init_cfg=None'
+        ) from error
     state_dict = loaded.get('state_dict', loaded) if isinstance(
         loaded, dict) else None
     if not isinstance(state_dict, dict):
@@ -136,6 +148,8 @@ def load_pretrained(module: nn.Module,
     Raises:
         FileNotFoundError: If ``checkpoint`` is a local path that does not
             exist.
+        OSError: If a URL cannot be fetched; the message names it and the
+            offline options.
         ValueError: If no tensor is under ``prefix``, or a tensor is missing
             from the checkpoint, unexpected in it or of another shape; the
             message names the keys and the file.

@@ -293,3 +293,21 @@ def test_unknown_arch_from_the_config(config, arch):
     cfg.model.backbone.arch = arch
     with pytest.raises(ValueError, match=f"Unknown arch '{arch}'"):
         MODELS.build(cfg.model)
+
+
+def test_unreachable_url_names_it_and_the_offline_options(monkeypatch):
+    from urllib.error import URLError
+
+    from mmpose_light.models.utils import pretrained
+
+    def offline(filename, map_location=None):
+        raise URLError('[Errno -2] Name or service not known')
+
+    monkeypatch.setattr(pretrained, '_load_checkpoint', offline)
+    model = RepVGGFusion('A0', init_cfg=_pretrained(PUBLISHED['repvgg-A0']))
+    with pytest.raises(OSError) as info:
+        model.init_weights()
+    message = str(info.value)
+    assert PUBLISHED['repvgg-A0'] in message
+    assert 'model.backbone.init_cfg.checkpoint=PATH' in message
+    assert 'model.backbone.init_cfg=None' in message
