@@ -5,15 +5,21 @@
 #   2. evaluate each with CocoMetric (tools/test.py) as COCO's protocol does,
 #      on the sample's person detections, and on the ground-truth boxes,
 #   3. re-parameterize RepNet-A and evaluate the deployed model,
-#   4. export MobilePoseNet to ONNX and check it against PyTorch,
-#   5. draw the predicted skeletons on a sample image (PyTorch and ONNX
-#      Runtime), with Matrix-OKS-NMS over the redundant detections.
-# Outputs go to $OUT (default work_dirs/demo).
+#   4. export MobilePoseNet and the deployed RepNet-A to ONNX, each checked
+#      against PyTorch,
+#   5. draw the predicted skeletons on a sample image with Matrix-OKS-NMS
+#      over its redundant detections, and write them as COCO results JSON:
+#      PyTorch through tools/demo.py, ONNX through the torch-free runtime's
+#      command (python -m mmpose_light_runtime).
+# Outputs go to $OUT (default work_dirs/demo). Training runs on one thread
+# (OMP_NUM_THREADS, default 1): the seeded results depend on the thread
+# count, and on two shared cores one thread is also the faster.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 PY=${PYTHON:-python}
 OUT=${OUT:-work_dirs/demo}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 IMG=data/sample/coco/000000196141.jpg
 DETS=data/sample/coco/test_coco_det_AP_H_56.json
 HM=configs/body_2d_keypoint/topdown_heatmap/coco
@@ -55,16 +61,24 @@ say "3/5 re-parameterizing RepNet-A and evaluating the deployed model"
     --work-dir "$OUT/repnet-a/test-deploy" 2>&1 \
     | tee "$OUT/repnet-a-deploy.test.log"
 
-say "4/5 exporting MobilePoseNet to ONNX"
+say "4/5 exporting MobilePoseNet and the deployed RepNet-A to ONNX"
 "$PY" tools/export_onnx.py "$MPN_CFG" "$MPN_CKPT" "$OUT/mobileposenet.onnx"
+"$PY" tools/export_onnx.py "$REP_DEPLOY_CFG" "$OUT/repnet-a/deploy.pth" \
+    "$OUT/repnet-a.onnx"
 
 say "5/5 drawing skeletons (Matrix-OKS-NMS over the sample's detections)"
-"$PY" tools/demo.py "$MPN_CFG" "$MPN_CKPT" --img "$IMG" --det-file "$DETS" \
-    --out-file "$OUT/mobileposenet_pose.jpg"
-"$PY" tools/demo.py "$MPN_CFG" "$OUT/mobileposenet.onnx" --img "$IMG" \
-    --det-file "$DETS" --out-file "$OUT/mobileposenet_onnx_pose.jpg"
-"$PY" tools/demo.py "$REP_DEPLOY_CFG" "$OUT/repnet-a/deploy.pth" \
-    --img "$IMG" --det-file "$DETS" --out-file "$OUT/repnet-a_pose.jpg"
+draw() {  # name, then the command's model arguments
+    local name=$1
+    shift
+    "$@" --img "$IMG" --det-file "$DETS" --out "$OUT/$name.jpg" \
+        --json "$OUT/$name.json"
+}
+draw mobileposenet_pose "$PY" tools/demo.py "$MPN_CFG" "$MPN_CKPT"
+draw mobileposenet_onnx_pose "$PY" -m mmpose_light_runtime \
+    "$OUT/mobileposenet.onnx"
+draw repnet-a_pose "$PY" tools/demo.py "$REP_DEPLOY_CFG" \
+    "$OUT/repnet-a/deploy.pth"
+draw repnet-a_onnx_pose "$PY" -m mmpose_light_runtime "$OUT/repnet-a.onnx"
 
 say "done in $((SECONDS - start))s"
 echo "COCO AP on the sample    detected boxes   ground-truth boxes"
@@ -73,5 +87,4 @@ echo "MobilePoseNet            $(ap "$OUT/mobileposenet.test.log")" \
 echo "RepNet-A                 $(ap "$OUT/repnet-a.test.log")" \
     "  $(ap "$OUT/repnet-a.test-gt.log")"
 echo "RepNet-A (deployed)      $(ap "$OUT/repnet-a-deploy.test.log")"
-echo "pictures: $OUT/mobileposenet_pose.jpg $OUT/mobileposenet_onnx_pose.jpg" \
-    "$OUT/repnet-a_pose.jpg"
+echo "pictures: $OUT/"{mobileposenet,mobileposenet_onnx,repnet-a,repnet-a_onnx}_pose.jpg
