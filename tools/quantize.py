@@ -4,6 +4,7 @@ Usage::
 
     python tools/quantize.py MODEL.onnx OUT.onnx --calib IMAGES [IMAGES ...]
         [--det-file DETS.json] [--float-nodes auto | none | NODE ...]
+        [--weight-bits auto | 8 | 7]
         [--eval IMAGES ...] [--eval-det-file DETS.json] [--eval-ann ANN.json]
         [--openvino] [--threads 1] [--rounds 20]
 
@@ -82,6 +83,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='nodes left in float: auto (the last weighted layer before '
         'each output), none, or node names (default: auto)')
     parser.add_argument(
+        '--weight-bits',
+        choices=['auto', '8', '7'],
+        default='auto',
+        help='weight range: 8 bits, 7 (cannot saturate on AVX2-only CPUs), '
+        'or auto: both, keeping the one closer to the float model on the '
+        'calibration crops (default: auto)')
+    parser.add_argument(
         '--max-crops',
         type=int,
         default=256,
@@ -120,6 +128,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.eval is None and (args.eval_det_file or args.eval_ann):
         parser.error('--eval-det-file and --eval-ann need --eval')
+    if args.weight_bits != 'auto':
+        args.weight_bits = int(args.weight_bits)
     if args.float_nodes == ['auto']:
         args.float_nodes = 'auto'
     elif args.float_nodes == ['none']:
@@ -255,10 +265,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             args.calib,
             detector(args.det_file, args.det_score_thr),
             float_nodes=args.float_nodes,
+            weight_bits=args.weight_bits,
             max_crops=args.max_crops)
+        distances = ', '.join(f'{bits}-bit {d:.2f} px'
+                              for bits, d in info['calib_distance'].items())
         print(f'Wrote {args.out}: calibrated on {info["num_crops"]} '
-              f'crop(s); {info["num_quantized"]} weighted layers in INT8; '
-              f'kept in float: {", ".join(info["float_nodes"]) or "none"}')
+              f'crop(s); {info["num_quantized"]} weighted layers in INT8 '
+              f'with {info["weight_bits"]}-bit weights (keypoints on the '
+              f'calibration crops from the float ones: {distances}); kept '
+              f'in float: {", ".join(info["float_nodes"]) or "none"}')
         if args.eval is None:
             return 0
         result = measure(args, {'float': args.model, 'int8': args.out})

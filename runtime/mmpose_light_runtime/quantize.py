@@ -2,21 +2,27 @@
 
 :func:`quantize_model` quantizes a float model file written by
 ``tools/export_onnx.py`` with ONNX Runtime's static post-training
-quantization: QDQ format, weights INT8 per output channel (symmetric, 7-bit
-range), activations UINT8 per tensor, ranges calibrated (min-max) on person
-crops made exactly as :class:`~mmpose_light_runtime.TopdownEstimator` makes
-them (the same boxes, affine warp and normalisation), never on noise. The
-output carries the input's metadata, so every part of the runtime, and both
+quantization: QDQ format, weights INT8 per output channel (symmetric),
+activations UINT8 per tensor, ranges calibrated (min-max) on person crops
+made exactly as :class:`~mmpose_light_runtime.TopdownEstimator` makes them
+(the same boxes, affine warp and normalisation), never on noise. The output
+carries the input's metadata, so every part of the runtime, and both
 backends, run it unchanged.
 
-Weights use 7 of their 8 bits (``reduce_range``): x86 CPUs without VNNI
-(AVX2 only) multiply UINT8 activations by INT8 weights with an instruction
-(``vpmaddubsw``) whose 16-bit pair sums saturate at full 8-bit range. Measured
-on a two-layer model on such a CPU, full-range weights gave a 0.18 relative
-output error on the calibration crops themselves, 7-bit weights 0.02; on
-the sample-trained MobilePoseNet the mean OKS against the float model rose
-from 0.857 to 0.882, at the same speed. VNNI CPUs lose a little precision
-but give the same results.
+Weights use their full 8 bits or 7 of them (``reduce_range``). x86 CPUs
+without VNNI (AVX2 only) multiply UINT8 activations by INT8 weights with an
+instruction (``vpmaddubsw``) whose 16-bit sums of pairs saturate with
+full-range weights; 7-bit weights cannot saturate, but are half as fine.
+Which loses less depends on the model. Measured on an AVX2 CPU with
+calibration on person crops (mean OKS of the INT8 poses against the float
+ones on held-out detections): the sample-trained RepNet-A 0.964 with 8-bit
+weights and 0.773 with 7-bit, MobilePoseNet 0.842 and 0.922; a two-layer
+model gave a 0.18 relative output error on its own calibration crops with
+8-bit weights and 0.02 with 7-bit. ``weight_bits='auto'`` quantizes both
+ways and keeps the one whose keypoints on the calibration crops are closer
+to the float model's, on the CPU that quantizes: quantize on the kind of
+CPU you deploy to, or give ``weight_bits=7`` for a file that cannot
+saturate anywhere.
 
 :func:`compare_poses` measures what INT8 costs on images the calibration
 did not see: keypoint distances in pixels and the OKS between the INT8 and
@@ -230,17 +236,17 @@ def quantize_model(model: str,
                    calib_images: Union[str, Sequence[str]],
                    detector=None,
                    float_nodes: Union[str, Sequence[str]] = 'auto',
+                   weight_bits: Union[int, str] = 'auto',
                    max_crops: int = 256) -> Dict[str, Any]:
     """Quantize an exported pose model to INT8, calibrated on person crops.
 
     ONNX Runtime's ``quant_pre_process`` (shape inference, graph
     optimisation) runs first, then ``quantize_static`` in QDQ format:
-    weights INT8 per output channel in a 7-bit range (see the module
+    weights INT8 per output channel, in 8 or 7 bits (see the module
     docstring), activations UINT8 per tensor with min-max ranges over the
-    calibration crops. The output gets the input's
-    metadata, and under :data:`QUANT_KEY` how it was quantized; it is
-    written atomically (an existing ``out_file`` is replaced only by a
-    complete file).
+    calibration crops. The output gets the input's metadata, and under
+    :data:`QUANT_KEY` how it was quantized; it is written atomically (an
+    existing ``out_file`` is replaced only by a complete file).
 
     Example:
         >>> from mmpose_light_runtime import DetectionFile
@@ -263,12 +269,17 @@ def quantize_model(model: str,
         float_nodes (str | Sequence[str]): Nodes left in float: ``'auto'``
             for :func:`default_float_nodes`, or node names (``[]`` for
             none). Defaults to ``'auto'``.
+        weight_bits (int | str): 8, 7, or ``'auto'``: both, keeping the
+            one whose keypoints on the calibration crops lie closer to the
+            float model's. Defaults to ``'auto'``.
         max_crops (int): The most calibration crops. Defaults to 256.
 
     Returns:
-        dict: ``float_nodes``, ``num_crops``, ``num_quantized`` (weighted
-        layers quantized) and ``meta``, what was stored under
-        :data:`QUANT_KEY`.
+        dict: ``float_nodes``, ``weight_bits``, ``num_crops``,
+        ``num_quantized`` (weighted layers quantized), ``calib_distance``
+        (weight bits to the mean keypoint distance, in input pixels, from
+        the float model on the calibration crops) and ``meta``, what was
+        stored under :data:`QUANT_KEY`.
 
     Raises:
         ValueError: If the model is already quantized, has no runtime
@@ -286,6 +297,9 @@ def quantize_model(model: str,
     elif isinstance(float_nodes, str):
         raise ValueError("`float_nodes` should be 'auto' or a list of node "
                          f'names, but got {float_nodes!r}')
+    if weight_bits not in (7, 8, 'auto'):
+        raise ValueError("`weight_bits` should be 8, 7 or 'auto', but got "
+                         f'{weight_bits!r}')
     float_nodes = list(float_nodes)
     names = {node.name for node in float_model.graph.node}
     unknown = [name for name in float_nodes if name not in names]
@@ -300,24 +314,31 @@ def quantize_model(model: str,
     from onnxruntime.quantization import (CalibrationMethod, QuantFormat,
                                           QuantType, quant_pre_process,
                                           quantize_static)
+    distance = {}
     with tempfile.TemporaryDirectory() as tmp:
         prepared = osp.join(tmp, 'prepared.onnx')
-        quantized = osp.join(tmp, 'quantized.onnx')
         # ONNX's shape inference suffices with only the batch axis
         # dynamic; the symbolic one would need sympy
         quant_pre_process(model, prepared, skip_symbolic_shape=True)
-        quantize_static(
-            prepared,
-            quantized,
-            _CropReader(estimator.backend.input_name, crops, _CALIB_BATCH),
-            quant_format=QuantFormat.QDQ,
-            per_channel=True,
-            reduce_range=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            nodes_to_exclude=float_nodes,
-            calibrate_method=CalibrationMethod.MinMax)
-        result = onnx.load(quantized)
+        for bits in ((8, 7) if weight_bits == 'auto' else (weight_bits, )):
+            quantized = osp.join(tmp, f'quantized_{bits}.onnx')
+            quantize_static(
+                prepared,
+                quantized,
+                _CropReader(estimator.backend.input_name, crops,
+                            _CALIB_BATCH),
+                quant_format=QuantFormat.QDQ,
+                per_channel=True,
+                reduce_range=bits == 7,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                nodes_to_exclude=float_nodes,
+                calibrate_method=CalibrationMethod.MinMax)
+            distance[bits] = _crop_distance(estimator,
+                                            TopdownEstimator(quantized),
+                                            crops)
+        bits = min(distance, key=distance.get)
+        result = onnx.load(osp.join(tmp, f'quantized_{bits}.onnx'))
     # weights are initializers that a DequantizeLinear dequantizes
     initializers = {init.name for init in result.graph.initializer}
     dequantized = {
@@ -332,10 +353,15 @@ def quantize_model(model: str,
     meta = dict(
         tool=f'onnxruntime {ort_version} quantize_static',
         format='QDQ',
-        weights='int8, symmetric, per output channel, 7-bit range',
+        weights=f'int8, symmetric, per output channel, {bits}-bit range',
         activations='uint8, per tensor',
         calibration=dict(method='minmax', crops=len(crops)),
-        float_nodes=float_nodes)
+        float_nodes=float_nodes,
+        weight_bits=dict(
+            chosen=bits,
+            asked=weight_bits,
+            calib_distance={str(k): v
+                            for k, v in distance.items()}))
     del result.metadata_props[:]
     for prop in float_model.metadata_props:
         if prop.key != QUANT_KEY:
@@ -344,9 +370,37 @@ def quantize_model(model: str,
     atomic_write_bytes(out_file, result.SerializeToString())
     return dict(
         float_nodes=float_nodes,
+        weight_bits=bits,
         num_crops=len(crops),
         num_quantized=num_quantized,
+        calib_distance=distance,
         meta=meta)
+
+
+def _crop_distance(reference: TopdownEstimator, candidate: TopdownEstimator,
+                   crops: np.ndarray) -> float:
+    """Mean keypoint distance between two models on network inputs, in
+    input pixels."""
+    return float(
+        np.linalg.norm(
+            _input_keypoints(candidate, crops) -
+            _input_keypoints(reference, crops),
+            axis=-1).mean())
+
+
+def _input_keypoints(estimator: TopdownEstimator,
+                     crops: np.ndarray) -> np.ndarray:
+    """Keypoints of network inputs, in input pixels."""
+    batches = [
+        estimator.infer(crops[i:i + _CALIB_BATCH])
+        for i in range(0, len(crops), _CALIB_BATCH)
+    ]
+    outputs = [np.concatenate(part) for part in zip(*batches)]
+    # a box of the input's own size at its centre maps input to input
+    size = np.array(estimator.input_size, dtype=np.float64)
+    centers = np.tile(size / 2, (len(crops), 1))
+    scales = np.tile(size, (len(crops), 1))
+    return estimator.decode(outputs, centers, scales)[0]
 
 
 def compare_poses(reference: TopdownEstimator,

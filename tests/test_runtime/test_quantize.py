@@ -97,6 +97,9 @@ def test_output_carries_the_input_metadata(float_model, quantized):
     assert stored == info['meta']
     assert stored['float_nodes'] == ['final']
     assert stored['calibration'] == dict(method='minmax', crops=5)
+    assert stored['weight_bits']['chosen'] == info['weight_bits']
+    assert stored['weight_bits']['asked'] == 'auto'
+    assert set(stored['weight_bits']['calib_distance']) == {'7', '8'}
     assert oct(os.stat(out).st_mode & 0o777) != '0o600'
 
 
@@ -148,6 +151,37 @@ def test_int8_model_runs_in_the_runtime(float_model, quantized,
     assert fidelity['mean_distance'] == pytest.approx(
         fidelity['distances'].mean())
     assert 0 < fidelity['output_rel_err'][0] < 0.1
+
+
+def int8_weights(path: str) -> np.ndarray:
+    graph = onnx.load(path).graph
+    inits = {i.name: i for i in graph.initializer}
+    producers = {o: n for n in graph.node for o in n.output}
+    conv = next(n for n in graph.node if n.name == 'conv1')
+    dq = producers[conv.input[1]]
+    return onnx.numpy_helper.to_array(inits[dq.input[0]])
+
+
+def test_weight_bits(float_model, quantized, tmp_path):
+    out, info = quantized
+    # auto keeps the range whose keypoints lie closer to the float ones
+    distance = info['calib_distance']
+    assert set(distance) == {7, 8}
+    assert info['weight_bits'] == min(distance, key=distance.get)
+    for bits, limit in ((8, 127), (7, 64)):
+        path = str(tmp_path / f'int8_{bits}.onnx')
+        fixed = quantize_model(float_model, path, MPII, weight_bits=bits)
+        assert fixed['weight_bits'] == bits
+        assert list(fixed['calib_distance']) == [bits]
+        assert fixed['calib_distance'][bits] == pytest.approx(
+            distance[bits])
+        weights = int8_weights(path)
+        # symmetric per channel: each channel's largest weight at the limit
+        peaks = np.abs(weights.astype(int)).reshape(len(weights), -1).max(1)
+        assert peaks.max() <= limit and peaks.min() >= limit - 1
+    with pytest.raises(ValueError, match="`weight_bits` should be 8, 7"):
+        quantize_model(float_model, str(tmp_path / 'x.onnx'), MPII,
+                       weight_bits=4)
 
 
 def test_compare_poses_of_a_model_with_itself(float_model):

@@ -30,7 +30,9 @@ def test_quantizes_and_measures_on_held_out_images(tool, float_model,
     assert code == 0 and osp.isfile(out)
     text = capsys.readouterr().out
     assert f'Wrote {out}: calibrated on 5 crop(s); 1 weighted layers in ' \
-        'INT8; kept in float: final' in text
+        'INT8 with ' in text
+    assert 'calibration crops from the float ones: 8-bit ' in text
+    assert text.rstrip().count('kept in float: final') == 1
     assert '| model | ms b1 | x b1 | ms b8 | x b8 |' in text
     assert '| ONNX Runtime float | ' in text
     assert '| ONNX Runtime INT8 |' in text
@@ -62,6 +64,14 @@ def test_openvino_and_coco_ap(tool, float_model, tmp_path, capsys):
         '| ONNX Runtime float', '| ONNX Runtime INT8', '| OpenVINO float',
         '| OpenVINO INT8'
     ]
+
+
+def test_fixed_weight_bits(tool, float_model, tmp_path, capsys):
+    out = str(tmp_path / 'int8.onnx')
+    assert tool.main([float_model, out, '--calib', MPII, '--weight-bits',
+                      '7']) == 0
+    text = capsys.readouterr().out
+    assert 'with 7-bit weights' in text and '8-bit' not in text
 
 
 @pytest.mark.parametrize('extra, message', [
