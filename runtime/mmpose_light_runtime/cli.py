@@ -16,6 +16,7 @@ import os.path as osp
 import sys
 from typing import List, Optional, TextIO
 
+from .backends import BACKENDS
 from .detectors import DetectionFile, OnnxDetector
 from .draw import draw_poses
 from .estimator import TopdownEstimator
@@ -239,7 +240,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument(
         '--backend',
         default='onnxruntime',
-        help='inference engine (default: %(default)s)')
+        choices=sorted(BACKENDS),
+        help='inference engine (default: %(default)s; openvino needs the '
+        'openvino extra)')
     args = parser.parse_args(argv)
     try:
         estimator = TopdownEstimator(
@@ -248,7 +251,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             num_threads=args.num_threads,
             flip_test=args.flip_test)
         run(args, estimator)
-    except (FileNotFoundError, ValueError, TypeError) as error:
+    except (FileNotFoundError, ImportError, ValueError, TypeError) as error:
         parser.exit(2, f'{parser.prog}: error: {error}\n')
     return 0
 

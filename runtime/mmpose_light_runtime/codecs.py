@@ -391,5 +391,3 @@ def rescore_poses(keypoint_scores: np.ndarray,
     count = valid.sum(axis=1)
     total = (keypoint_scores * valid).sum(axis=1)
     return bbox_scores * np.where(count > 0, total / np.maximum(count, 1), 0)
-
-

@@ -95,8 +95,8 @@ class DetectionFile(PersonDetector):
         self.det_file = det_file
         self.boxes = defaultdict(list)
         for det in dets:
-            if det.get('category_id', 1) != 1 or det.get('score',
-                                                          1.) < score_thr:
+            person = det.get('category_id', 1) == 1
+            if not person or det.get('score', 1.) < score_thr:
                 continue
             x, y, w, h = det['bbox']
             self.boxes[det['image_id']].append(

@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 
 __all__ = [
-    'AtomicFile', 'atomic_output', 'atomic_write_bytes', 'dump_json', 'read_image',
-    'write_image', 'IMAGE_EXTENSIONS'
+    'AtomicFile', 'atomic_output', 'atomic_write_bytes', 'dump_json',
+    'read_image', 'write_image', 'IMAGE_EXTENSIONS'
 ]
 
 #: File extensions read as images (lower case).

@@ -145,4 +145,3 @@ class PoseTracker:
             [result, self.tracks.select(lost)])
         self.last_seen = np.concatenate(
             [np.full(len(result), self.frame), self.last_seen[lost]])
-

@@ -229,7 +229,9 @@ def test_pipeline_nms_decays_duplicates(estimators, samples):
     s0, s1, s2 = plain.scores
     assert s0 > s1 > s2
 
-    detector = lambda _: np.concatenate([boxes, bbox_scores[:, None]], 1)
+    def detector(image):
+        return np.concatenate([boxes, bbox_scores[:, None]], 1)
+
     nms = dict(kernel='gaussian', sigma=2.0, score_thr=0.)
     result = PosePipeline(estimator, detector, nms=nms)(image)
     # the duplicate (OKS 1 with the best pose) decays by exp(-sigma * 1)

@@ -51,8 +51,8 @@ def coco_oks(pred: np.ndarray, ann: dict) -> float:
     gt = np.array(ann['keypoints'], dtype=np.float64).reshape(-1, 3)
     visible = gt[:, 2] > 0
     dist2 = ((pred - gt[:, :2])**2).sum(axis=1)
-    exponent = dist2 / (2 * COCO_SIGMAS)**2 / (ann['area'] +
-                                                np.spacing(1)) / 2
+    scale = (2 * COCO_SIGMAS)**2 * (ann['area'] + np.spacing(1)) * 2
+    exponent = dist2 / scale
     return float(np.exp(-exponent[visible]).mean())
 
 
