@@ -6,8 +6,8 @@ Usage::
 
 Size: params and FLOPs of MobilePoseNet at 256x192 and 384x288 (COCO
 configs) from MMEngine's counter, as MMPose's ``get_flops.py`` counts them,
-against the paper (1.5M params; 0.557 and 1.23 GFLOPs) with a +-10% check
-(exit status 1 if any figure is off).
+against the paper (1.5M params; 0.557 and 1.23 GFLOPs), with the relative
+differences. The exit status is 1 if any of them exceeds 10%.
 
 Ablation: each LPB of the 256x192 head against a transposed-conv upsampling
 block with the same input and output channels (MMPose's SimpleBaseline
@@ -18,12 +18,12 @@ LPB / deconv ratios side by side.
 Latency: batch 1, 1x3x256x192, ``model._forward`` (network without
 post-processing), PyTorch eager, median of interleaved rounds, for
 MobilePoseNet and MMPose's SimpleBaseline MobileNetV2, LiteHRNet-18 and
-RTMPose-t (stock configs, pretrained weights not loaded), plus
-MobilePoseNet's backbone and head apart, to show where its time goes. Only
-the ratios measured in this one run mean anything.
+RTMPose-t (``mmpose_light.benchmarking``'s model table: stock configs,
+pretrained weights not loaded), plus MobilePoseNet's backbone and head
+apart, to show where its time goes. Only the ratios measured in this one
+run mean anything.
 """
 import argparse
-import logging
 import os.path as osp
 import sys
 from typing import Callable, Dict, Tuple
@@ -34,60 +34,53 @@ from torch import nn
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
-from mmengine.logging import MMLogger  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
 from mmpose.models.heads import HeatmapHead  # noqa: E402
 
 import mmpose_light  # noqa: E402,F401
+from mmpose_light.benchmarking import (build_model,  # noqa: E402
+                                       compare_latency, fmt, print_table,
+                                       quiet_mmengine)
 from mmpose_light.models.layers import LPB  # noqa: E402
-from mmpose_light.utils import (  # noqa: E402
-    build_offline, compare_latency, get_complexity)
+from mmpose_light.utils import get_complexity  # noqa: E402
 
-CFG_DIR = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap',
-                   'coco')
-MOBILEPOSENET_CONFIG = osp.join(CFG_DIR,
-                                'td-hm_mobilenetv3-lpb_1xb32-210e_coco-{}.py')
-STOCK_CONFIGS = {
-    'SimpleBaseline MobileNetV2':
-    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
-    'td-hm_mobilenetv2_8xb64-210e_coco-256x192.py',
-    'LiteHRNet-18':
-    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
-    'td-hm_litehrnet-18_8xb64-210e_coco-256x192.py',
-    'RTMPose-t':
-    'mmpose::body_2d_keypoint/rtmpose/coco/'
-    'rtmpose-t_8xb256-420e_coco-256x192.py',
-}
-INPUT_SHAPE = (3, 256, 192)
+MODEL = 'MobilePoseNet-256x192'
+# names in mmpose_light.benchmarking's model table
+STOCK_MODELS = ('SimpleBaseline-MNv2', 'LiteHRNet-18', 'RTMPose-t')
 TOLERANCE = 0.10
 
-# the paper's figures: input size -> (params in M, GFLOPs)
+# the paper's figures: model -> (params in M, GFLOPs)
 PAPER: Dict[str, Tuple[float, float]] = {
-    '256x192': (1.5, 0.557),
-    '384x288': (1.5, 1.23),
+    'MobilePoseNet-256x192': (1.5, 0.557),
+    'MobilePoseNet-384x288': (1.5, 1.23),
 }
 
 
 def check_size() -> bool:
-    """Print MobilePoseNet's size against the paper; True if within 10%."""
+    """Print MobilePoseNet's size against the paper; True if every figure
+    is within 10% of it."""
     print('Size (MMEngine counter); paper: 1.5M params, 0.557 GFLOPs at '
           '256x192, 1.23 GFLOPs at 384x288')
-    print(f'{"input":<9}{"params":>9}{"paper":>8}{"diff":>8}'
-          f'{"GFLOPs":>9}{"paper":>8}{"diff":>8}')
-    all_ok = True
-    for size, (paper_params, paper_gflops) in PAPER.items():
-        h, w = (int(s) for s in size.split('x'))
-        model = build_offline(MOBILEPOSENET_CONFIG.format(size))[0]
-        params, flops = get_complexity(model, (3, h, w))
+    lines = []
+    within = True
+    for name, (paper_params, paper_gflops) in PAPER.items():
+        model, hw = build_model(name)
+        params, flops = get_complexity(model, (3, *hw))
         params, gflops = params / 1e6, flops / 1e9
         dp = params / paper_params - 1
         df = gflops / paper_gflops - 1
-        ok = abs(dp) <= TOLERANCE and abs(df) <= TOLERANCE
-        all_ok &= ok
-        print(f'{size:<9}{params:>8.3f}M{paper_params:>7.2f}M{dp:>+8.1%}'
-              f'{gflops:>9.3f}{paper_gflops:>8.3f}{df:>+8.1%}'
-              f'  {"ok" if ok else "OFF BY MORE THAN 10%"}')
-    return all_ok
+        within &= abs(dp) <= TOLERANCE and abs(df) <= TOLERANCE
+        lines.append([
+            '{}x{}'.format(*hw),
+            fmt(params, '.3f'),
+            fmt(paper_params, '.2f'),
+            fmt(dp, '+.1%'),
+            fmt(gflops, '.3f'),
+            fmt(paper_gflops, '.3f'),
+            fmt(df, '+.1%')
+        ])
+    print_table(('input', 'params (M)', 'paper', 'diff', 'GFLOPs', 'paper',
+                 'diff'), lines)
+    return within
 
 
 def deconv_block(in_channels: int, out_channels: int) -> nn.Module:
@@ -101,10 +94,11 @@ def deconv_block(in_channels: int, out_channels: int) -> nn.Module:
     return head.deconv_layers
 
 
-def ablation(model: nn.Module, rounds: int, threads: int) -> None:
+def ablation(model: nn.Module, input_shape: Tuple[int, int, int],
+             rounds: int, threads: int) -> None:
     """Each LPB of ``model``'s head against a deconv block, side by side."""
     with torch.no_grad():
-        feats = model.backbone(torch.rand(1, *INPUT_SHAPE))
+        feats = model.backbone(torch.rand(1, *input_shape))
     x = feats[-1]
     rows = []
     for i, lpb in enumerate(model.head.deconv_layers):
@@ -130,53 +124,74 @@ def ablation(model: nn.Module, rounds: int, threads: int) -> None:
             candidates[f'{i}/{key}'] = fn
     times = compare_latency(candidates, rounds=rounds, threads=threads)
 
-    print('\nAblation: LPB against a transposed-conv block (4x4 deconv '
-          'stride 2, BN, ReLU) with the same input and output channels')
-    print(f'{"block":<28}{"params LPB/deconv":>22}{"ratio":>7}'
-          f'{"MFLOPs LPB/deconv":>22}{"ratio":>7}{"ms LPB/deconv":>18}'
-          f'{"ratio":>7}')
-    totals = dict(lpb=[0, 0, 0.0], deconv=[0, 0, 0.0])
+    def cells(name, lpb_figures, deconv_figures):
+        (lp, lf, lt), (dp, df, dt) = lpb_figures, deconv_figures
+        return [
+            name,
+            fmt(lp / 1e3, '.1f'),
+            fmt(dp / 1e3, '.1f'),
+            fmt(lp / dp, '.3f'),
+            fmt(lf / 1e6, '.1f'),
+            fmt(df / 1e6, '.1f'),
+            fmt(lf / df, '.3f'),
+            fmt(lt, '.2f'),
+            fmt(dt, '.2f'),
+            fmt(lt / dt, '.3f')
+        ]
+
+    lines = []
+    totals = dict(lpb=(0, 0, 0.0), deconv=(0, 0, 0.0))
     for i, row in enumerate(rows):
-        (lp, lf), (dp, df) = row['lpb'], row['deconv']
-        lt, dt = times[f'{i}/lpb'], times[f'{i}/deconv']
-        for key, vals in (('lpb', (lp, lf, lt)), ('deconv', (dp, df, dt))):
-            totals[key] = [a + b for a, b in zip(totals[key], vals)]
-        print(f'{row["name"]:<28}{lp / 1e3:>10.1f}K/{dp / 1e3:>8.1f}K'
-              f'{lp / dp:>8.3f}{lf / 1e6:>10.1f}/{df / 1e6:>10.1f}'
-              f'{lf / df:>8.3f}{lt:>8.2f}/{dt:>8.2f}{lt / dt:>8.3f}')
-    (lp, lf, lt), (dp, df, dt) = totals['lpb'], totals['deconv']
-    print(f'{"all LPBs":<28}{lp / 1e3:>10.1f}K/{dp / 1e3:>8.1f}K'
-          f'{lp / dp:>8.3f}{lf / 1e6:>10.1f}/{df / 1e6:>10.1f}'
-          f'{lf / df:>8.3f}{lt:>8.2f}/{dt:>8.2f}{lt / dt:>8.3f}')
+        measured = {
+            key: (*row[key], times[f'{i}/{key}'])
+            for key in ('lpb', 'deconv')
+        }
+        for key, vals in measured.items():
+            totals[key] = tuple(a + b for a, b in zip(totals[key], vals))
+        lines.append(cells(row['name'], measured['lpb'],
+                           measured['deconv']))
+    lines.append(cells('all LPBs', totals['lpb'], totals['deconv']))
+    print('\nAblation: LPB against a transposed-conv block (4x4 deconv '
+          'stride 2, BN, ReLU) with the same input and output channels; '
+          f'CPU ms: batch 1, {threads} thread(s), median of {rounds} '
+          'interleaved rounds; ratio: LPB / deconv')
+    print_table(('block', 'LPB params (K)', 'deconv', 'ratio',
+                 'LPB MFLOPs', 'deconv', 'ratio', 'LPB ms', 'deconv', 'ratio'),
+                lines)
 
 
-def speed(model: nn.Module, rounds: int, threads: int) -> None:
+def speed(model: nn.Module, input_shape: Tuple[int, int, int], rounds: int,
+          threads: int) -> None:
     """Latency of MobilePoseNet against MMPose's stock light models."""
-    models = {'MobilePoseNet': model}
-    for name, config in STOCK_CONFIGS.items():
-        models[name] = build_offline(config)[0]
+    models = {MODEL: model}
+    for name in STOCK_MODELS:
+        models[name] = build_model(name)[0]
 
-    print(f'\nStock models (MMEngine counter, input {INPUT_SHAPE})')
+    print(f'\nStock models (MMEngine counter, input {input_shape})')
+    lines = []
     for name, m in models.items():
-        params, flops = get_complexity(m, INPUT_SHAPE)
-        print(f'{name:<28}{params / 1e6:>8.2f}M{flops / 1e9:>9.3f} GFLOPs')
+        params, flops = get_complexity(m, input_shape)
+        lines.append(
+            [name, fmt(params / 1e6, '.2f'),
+             fmt(flops / 1e9, '.3f')])
+    print_table(('model', 'params (M)', 'GFLOPs'), lines)
 
-    x = torch.rand(1, *INPUT_SHAPE)
+    x = torch.rand(1, *input_shape)
     with torch.no_grad():
         feats = model.backbone(x)
     candidates = {
         name: (lambda m=m: m._forward(x))
         for name, m in models.items()
     }
-    candidates['MobilePoseNet backbone'] = lambda: model.backbone(x)
-    candidates['MobilePoseNet head'] = lambda: model.head(feats)
+    candidates[f'{MODEL} backbone'] = lambda: model.backbone(x)
+    candidates[f'{MODEL} head'] = lambda: model.head(feats)
     times = compare_latency(candidates, rounds=rounds, threads=threads)
     print(f'\nCPU latency (batch 1, {threads} thread(s), median of {rounds} '
           'interleaved rounds, this run only)')
-    ours = times['MobilePoseNet']
-    print(f'{"model":<28}{"ms":>8}{"MobilePoseNet / model":>24}')
-    for name, ms in times.items():
-        print(f'{name:<28}{ms:>8.1f}{ours / ms:>24.3f}')
+    ours = times[MODEL]
+    print_table(('model', 'ms', 'MobilePoseNet / model'),
+                [[name, fmt(ms, '.1f'),
+                  fmt(ours / ms, '.3f')] for name, ms in times.items()])
 
 
 def parse_args() -> argparse.Namespace:
@@ -190,14 +205,12 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    # weight-init dumps and the operators the FLOP counter skips (as
-    # MMPose's get_flops.py skips them) would bury the tables
-    MMLogger.get_current_instance().setLevel(logging.ERROR)
-    init_default_scope('mmpose')
-    size_ok = check_size()
-    model = build_offline(MOBILEPOSENET_CONFIG.format('256x192'))[0]
-    ablation(model, args.rounds, args.threads)
-    speed(model, args.rounds, args.threads)
+    with quiet_mmengine():
+        size_ok = check_size()
+        model, hw = build_model(MODEL)
+        input_shape = (3, *hw)
+        ablation(model, input_shape, args.rounds, args.threads)
+        speed(model, input_shape, args.rounds, args.threads)
     return 0 if size_ok else 1
 
 
