@@ -22,9 +22,11 @@ enough apart to be skipped. What is timed is what users call:
 - ``matrix_oks_nms_db``: the exact ``oks_nms`` drop-in, on the dict list.
 
 The candidates of a row are timed interleaved, round by round, in this one
-run (``mmpose_light.utils.compare_latency``; greedy Python loops get fewer
-rounds): only the ratios mean anything. The kept sets of ``oks_nms``, the
-baseline and the drop-in are compared too.
+run (``mmpose_light.benchmarking.compare_latency``; greedy Python loops get
+fewer rounds): only the ratios mean anything, among them the two that the
+speed goal is stated in (greedy baseline / matrix on numpy, lowest from
+N = 10 and at N = 400; the goal and its verdict are in the README). The
+kept sets of ``oks_nms``, the baseline and the drop-in are compared too.
 
 Accuracy: every detection of ``test_coco_det_AP_H_56.json`` gets the
 keypoints of the annotated person its box overlaps most, plus gaussian noise
@@ -60,7 +62,8 @@ from mmpose_light_runtime.preprocess import (  # noqa: E402
 import mmpose_light  # noqa: E402,F401
 from mmpose_light.evaluation import (matrix_oks_nms,  # noqa: E402
                                      matrix_oks_nms_db)
-from mmpose_light.utils import compare_latency  # noqa: E402
+from mmpose_light.benchmarking import (compare_latency,  # noqa: E402
+                                       markdown_table)
 
 SAMPLE = osp.join(ROOT, 'data', 'sample', 'coco')
 SIGMAS = parse_pose_metainfo(CocoDataset.METAINFO)['sigmas']
@@ -134,12 +137,8 @@ def speed_table(canvas: float, title: str) -> Dict[int, Dict[str, float]]:
     print(f'\n## Speed: {title} (CPU, torch threads '
           f'{torch.get_num_threads()}, K = 17, OKS thr {NMS_THR}; median ms)'
           '\n')
-    print('| N | oks_nms | soft_oks_nms | greedy baseline | matrix (numpy) '
-          '| matrix (tensor f32) | drop-in _db | baseline / matrix '
-          '| oks_nms / matrix | soft / matrix | baseline / tensor '
-          '| oks_nms / drop-in | kept: oks_nms, baseline, drop-in |')
-    print('|---' * 13 + '|')
     results = {}
+    lines = []
     for num in SIZES:
         kpts, kpt_scores, scores, areas = pose_set(num, canvas)
         db = to_db(kpts, kpt_scores, scores, areas)
@@ -174,31 +173,36 @@ def speed_table(canvas: float, title: str) -> Dict[int, Dict[str, float]]:
                 greedy_oks_nms_baseline(kpts, scores, areas, NMS_THR),
                 matrix_oks_nms_db(db, NMS_THR, SIGMAS))
         same = all(np.array_equal(kept[0], k) for k in kept[1:])
-        print(f"| {num} | {t['oks_nms']:.3f} | {t['soft']:.3f} "
-              f"| {t['baseline']:.3f} | {t['matrix']:.3f} "
-              f"| {t['tensor']:.3f} | {t['db']:.3f} "
-              f"| {t['baseline'] / t['matrix']:.2f}x "
-              f"| {t['oks_nms'] / t['matrix']:.1f}x "
-              f"| {t['soft'] / t['matrix']:.1f}x "
-              f"| {t['baseline'] / t['tensor']:.2f}x "
-              f"| {t['oks_nms'] / t['db']:.1f}x "
-              f"| {len(kept[0])} ({'same' if same else 'DIFFERENT'}) |")
+        lines.append([
+            str(num), f"{t['oks_nms']:.3f}", f"{t['soft']:.3f}",
+            f"{t['baseline']:.3f}", f"{t['matrix']:.3f}",
+            f"{t['tensor']:.3f}", f"{t['db']:.3f}",
+            f"{t['baseline'] / t['matrix']:.2f}x",
+            f"{t['oks_nms'] / t['matrix']:.1f}x",
+            f"{t['soft'] / t['matrix']:.1f}x",
+            f"{t['baseline'] / t['tensor']:.2f}x",
+            f"{t['oks_nms'] / t['db']:.1f}x",
+            f"{len(kept[0])} ({'same' if same else 'DIFFERENT'})"
+        ])
         results[num] = t
+    print(
+        markdown_table(
+            ('N', 'oks_nms', 'soft_oks_nms', 'greedy baseline',
+             'matrix (numpy)', 'matrix (tensor f32)', 'drop-in _db',
+             'baseline / matrix', 'oks_nms / matrix', 'soft / matrix',
+             'baseline / tensor', 'oks_nms / drop-in',
+             'kept: oks_nms, baseline, drop-in'), lines))
     return results
 
 
-def check_goal(results: Dict[int, Dict[str, float]]) -> None:
-    """The speed goal: no slower than the baseline for N >= 10, and at
-    least 10x faster at N = 400."""
-    slower = [
-        n for n, t in results.items()
-        if n >= 10 and t['matrix'] > t['baseline']
-    ]
-    at_400 = results[400]['baseline'] / results[400]['matrix']
-    print(f'\nGoal, matrix (numpy) against the greedy baseline: no slower '
-          f'for N >= 10: {"met" if not slower else f"NOT met at {slower}"}; '
-          f'>= 10x at N = 400: {"met" if at_400 >= 10 else "NOT met"} '
-          f'({at_400:.1f}x).')
+def print_goal_ratios(results: Dict[int, Dict[str, float]]) -> None:
+    """The ratios the speed goal is stated in (see the README): greedy
+    baseline / matrix (numpy), lowest for N >= 10, and at N = 400."""
+    ratios = {n: t['baseline'] / t['matrix'] for n, t in results.items()}
+    lowest = min((n for n in ratios if n >= 10), key=ratios.get)
+    print(f'\nGreedy baseline / matrix (numpy): lowest for N >= 10 '
+          f'{ratios[lowest]:.2f}x (N = {lowest}); at N = 400 '
+          f'{ratios[400]:.2f}x.')
 
 
 def overlaps_xywh(box, boxes) -> np.ndarray:
@@ -275,24 +279,25 @@ def accuracy(noises: Sequence[float], seeds: int,
     print(f'\n## COCO AP on the bundled sample (118 detections of 14 '
           f'people; mean over seeds 0-{seeds - 1} per keypoint noise, as a '
           f'fraction of the box size)\n')
-    print('| NMS | ' + ' | '.join(f'noise {n:g}' for n in noises) +
-          ' | mean |')
-    print('|---' * (len(noises) + 2) + '|')
     sample_sets = {
         noise: [detection_samples(noise, seed) for seed in range(seeds)]
         for noise in noises
     }
     best = None
+    lines = []
     for name, cfg in methods(sigmas):
         aps = [
             np.mean([evaluate(cfg, samples) for samples in sample_sets[n]])
             for n in noises
         ]
-        print(f'| {name} | ' + ' | '.join(f'{ap:.4f}' for ap in aps) +
-              f' | {np.mean(aps):.4f} |')
+        lines.append([name] + [f'{ap:.4f}' for ap in aps] +
+                     [f'{np.mean(aps):.4f}'])
         if cfg['type'] == 'MatrixNMSCocoMetric' and (
                 best is None or np.mean(aps) > best[1]):
             best = (name, np.mean(aps))
+    print(
+        markdown_table(['NMS'] + [f'noise {n:g}' for n in noises] + ['mean'],
+                       lines))
     print(f'\nBest Matrix-OKS-NMS setting by mean AP: {best[0]} '
           f'({best[1]:.4f}).')
 
@@ -326,7 +331,7 @@ def main() -> None:
     MMLogger.get_instance('mmengine', log_level='WARNING')
     if not args.skip_speed:
         results = speed_table(2000., 'poses spread over a 2000 px image')
-        check_goal(results)
+        print_goal_ratios(results)
         speed_table(300., 'every pose crowded into 300 px')
     if not args.skip_accuracy:
         accuracy(args.noise, args.seeds, args.sigmas)
