@@ -13,10 +13,8 @@ checks before writing. The output is written atomically and never replaces
 the input.
 """
 import argparse
-import os
 import os.path as osp
 import sys
-import tempfile
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -28,6 +26,7 @@ from mmpose.registry import MODELS  # noqa: E402
 import mmpose_light  # noqa: E402,F401  (compat fixes and registration)
 from mmpose_light.compat import CheckpointLoadError  # noqa: E402
 from mmpose_light.models.utils import reparameterize_model  # noqa: E402
+from mmpose_light_runtime.fileio import atomic_output  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -81,16 +80,8 @@ def convert(config: str, checkpoint: str, out: str) -> None:
         cfg, deploy=True).load_state_dict(
             converted['state_dict'], strict=True)
 
-    fd, tmp = tempfile.mkstemp(
-        dir=out_dir, prefix='.' + osp.basename(out), suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(converted, f)
-        os.replace(tmp, out)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_output(out) as tmp:
+        torch.save(converted, tmp)
 
 
 def main(argv=None) -> None:

@@ -1,8 +1,10 @@
 """tools/reparameterize.py: convert, save, build the deploy config, load
-strictly, same keypoints; and its refusals."""
+strictly, same keypoints; the output's permissions and atomicity; and its
+refusals."""
 import hashlib
 import os
 import os.path as osp
+import stat
 
 import pytest
 import torch
@@ -33,6 +35,15 @@ def _digest(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
+@pytest.fixture
+def umask_022():
+    """A known umask, unlike 0o077, that tells normal permissions from
+    ``mkstemp``'s 0o600."""
+    saved = os.umask(0o022)
+    yield 0o022
+    os.umask(saved)
+
+
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
     """A training-form checkpoint as MMEngine writes it, and its model."""
@@ -50,13 +61,16 @@ def trained(tmp_path_factory):
     return model, path
 
 
-def test_convert_save_build_deploy_config_strict_load(trained, tmp_path, tool):
+def test_convert_save_build_deploy_config_strict_load(trained, tmp_path, tool,
+                                                      umask_022):
     model, ckpt = trained
     before = _digest(ckpt)
     out = str(tmp_path / 'deploy.pth')
     tool.main([CONFIG, ckpt, out])
     assert _digest(ckpt) == before
     assert os.listdir(tmp_path) == ['deploy.pth']  # no temporary left over
+    # the permissions of a plain open(out, 'wb'), not mkstemp's 0o600
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o666 & ~umask_022
 
     saved = torch.load(out, map_location='cpu')
     assert set(saved) == {'state_dict', 'meta'}
@@ -76,6 +90,25 @@ def test_convert_save_build_deploy_config_strict_load(trained, tmp_path, tool):
         predict_keypoints(model),
         rtol=1e-4,
         atol=1e-4)
+
+
+def test_failed_write_leaves_existing_output(trained, tmp_path, tool,
+                                             monkeypatch):
+    _, ckpt = trained
+    out = str(tmp_path / 'deploy.pth')
+    tool.main([CONFIG, ckpt, out])
+    before = _digest(out)
+
+    def save_part_then_fail(obj, f):
+        save({'state_dict': {}}, f)
+        raise OSError('No space left on device')
+
+    save = torch.save
+    monkeypatch.setattr(tool.torch, 'save', save_part_then_fail)
+    with pytest.raises(OSError, match='No space left'):
+        tool.main([CONFIG, ckpt, out])
+    assert _digest(out) == before
+    assert os.listdir(tmp_path) == ['deploy.pth']  # no temporary left over
 
 
 def test_unconverted_checkpoint_into_deploy_model_is_refused(trained):
