@@ -3,8 +3,9 @@
 Random weights give degenerate networks: with BatchNorm's default statistics
 the activations of these deep stacks vanish (MobileNetV3: constant heatmaps)
 or explode (RepVGG), so the pipelines under test would compare constants.
-The models here get their BatchNorm statistics from a few random batches
-first, which makes their outputs depend on the input.
+The models here get their BatchNorm statistics from a random batch first
+(``mmpose_light.benchmarking.calibrate_batchnorm``), which makes their
+outputs depend on the input.
 """
 import json
 import os.path as osp
@@ -16,6 +17,7 @@ import torch
 from torch import nn
 
 import mmpose_light  # noqa: F401
+from mmpose_light.benchmarking import calibrate_batchnorm, input_hw
 from mmpose_light.deploy import export_onnx
 from mmpose_light.utils import load_config
 from mmpose_light.utils.profiling import strip_external
@@ -43,27 +45,6 @@ TINY_CODEC = dict(type='MSRAHeatmap',
                   sigma=2)
 
 
-def calibrate_bn(model: nn.Module,
-                 seed: int = 0,
-                 input_size: tuple = (192, 256)) -> nn.Module:
-    """Set BatchNorm statistics from random batches; returns the model in
-    eval mode."""
-    generator = torch.Generator().manual_seed(seed)
-    for module in model.modules():
-        if isinstance(module, nn.modules.batchnorm._BatchNorm):
-            module.reset_running_stats()
-            module.momentum = None  # cumulative average
-    model.train()
-    with torch.no_grad():
-        model._forward(
-            torch.randn(4,
-                        3,
-                        input_size[1],
-                        input_size[0],
-                        generator=generator))
-    return model.eval()
-
-
 def init_model(*args, **kwargs) -> nn.Module:
     """``mmpose.apis.init_model``, imported once mmpose_light has applied
     its compat fixes (mmpose.apis needs torchvision otherwise)."""
@@ -77,7 +58,7 @@ def build(kind: str) -> nn.Module:
     cfg.model = strip_external(cfg.model.to_dict())
     cfg.model['test_cfg']['flip_test'] = False
     model = init_model(cfg, None, device='cpu')
-    return calibrate_bn(model)
+    return calibrate_batchnorm(model, input_hw(cfg))
 
 
 @pytest.fixture(scope='session')
@@ -133,7 +114,8 @@ def tiny_model():
                        None,
                        device='cpu',
                        cfg_options={'model.head.decoder': TINY_CODEC})
-    return calibrate_bn(model, input_size=TINY_CODEC['input_size'])
+    width, height = TINY_CODEC['input_size']
+    return calibrate_batchnorm(model, (height, width))
 
 
 @pytest.fixture(scope='session')
