@@ -5,7 +5,8 @@ one memory probe and one report writer.
   references, with their reported AP), built offline with random weights,
   and their ONNX export;
 - :mod:`.timing`: :func:`compare_latency`, the interleaved harness, for
-  PyTorch eager models, ONNX Runtime sessions and OpenVINO models alike;
+  PyTorch eager models, ONNX Runtime sessions and OpenVINO models alike,
+  and :func:`timing_parser`, its options on a command line;
 - :mod:`.memory`: :func:`peak_growth_mib`, and :func:`measure_memory` of a
   model in a fresh interpreter;
 - :mod:`.report`: tables, and CSV/JSON/PNG files written atomically;
@@ -21,13 +22,13 @@ from .report import (csv_bytes, fmt, format_table, machine_info,
 from .suite import (COLUMNS, ENGINES, available_engines, print_report,
                     run_suite)
 from .timing import (compare_latency, num_threads, openvino_model, ort_call,
-                     ort_session)
+                     ort_session, timing_parser)
 
 __all__ = [
     'MODELS_TABLE', 'ModelSpec', 'ROOT', 'SAMPLE_DIR', 'build_model',
     'calibrate_batchnorm', 'export_model', 'input_hw', 'quiet_mmengine',
-    'compare_latency', 'num_threads', 'ort_session', 'ort_call',
-    'openvino_model', 'measure_memory', 'memory_probe_available',
+    'compare_latency', 'num_threads', 'timing_parser', 'ort_session',
+    'ort_call', 'openvino_model', 'measure_memory', 'memory_probe_available',
     'peak_growth_mib', 'fmt', 'format_table', 'print_table',
     'markdown_table', 'csv_bytes',
     'write_report', 'machine_info', 'plot_ap_latency', 'COLUMNS', 'ENGINES',

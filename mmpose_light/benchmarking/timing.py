@@ -5,16 +5,18 @@
 count set and autograd off while it runs, so that eager models, ONNX
 Runtime sessions and OpenVINO models are timed side by side in one call.
 ONNX Runtime and OpenVINO take their thread counts when the session is
-made (:func:`ort_session`, :func:`openvino_model`).
+made (:func:`ort_session`, :func:`openvino_model`). Per-method benchmarks
+take their timing options from :func:`timing_parser`.
 """
+import argparse
 from typing import Callable, Dict, Optional
 
 import numpy as np
 import torch
 from mmpose_light_runtime.timing import compare_latency as _interleaved
 
-__all__ = ['compare_latency', 'num_threads', 'ort_session', 'ort_call',
-           'openvino_model']
+__all__ = ['compare_latency', 'num_threads', 'timing_parser', 'ort_session',
+           'ort_call', 'openvino_model']
 
 
 class num_threads:
@@ -58,6 +60,26 @@ def compare_latency(candidates: Dict[str, Callable[[], object]],
     """
     with num_threads(threads or torch.get_num_threads()), torch.no_grad():
         return _interleaved(candidates, rounds, warmup, progress)
+
+
+def timing_parser(description: str,
+                  rounds: int = 20) -> argparse.ArgumentParser:
+    """A benchmark's command-line parser with the options of
+    :func:`compare_latency`: ``--rounds`` and ``--threads`` (default 1).
+
+    Args:
+        description (str): What the benchmark measures.
+        rounds (int): Default of ``--rounds``. Defaults to 20.
+
+    Returns:
+        argparse.ArgumentParser: The parser; the benchmark may add options.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        '--rounds', type=int, default=rounds, help='timed rounds per model')
+    parser.add_argument(
+        '--threads', type=int, default=1, help='torch threads while timing')
+    return parser
 
 
 def ort_session(onnx_file: str, threads: int):

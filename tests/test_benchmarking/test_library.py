@@ -10,7 +10,8 @@ import torch
 from mmpose_light.benchmarking import (MODELS_TABLE, compare_latency,
                                        csv_bytes, format_table,
                                        markdown_table, memory_probe_available,
-                                       peak_growth_mib, write_report)
+                                       peak_growth_mib, timing_parser,
+                                       write_report)
 
 
 def test_timing_sets_torch_threads_and_no_grad():
@@ -24,6 +25,17 @@ def test_timing_sets_torch_threads_and_no_grad():
     assert seen == [(1, False)] * 3
     assert torch.get_num_threads() == before
     assert list(times) == ['probe']
+
+
+def test_timing_parser_options():
+    parser = timing_parser('A benchmark', rounds=30)
+    args = parser.parse_args([])
+    assert (args.rounds, args.threads) == (30, 1)
+    args = parser.parse_args(['--rounds', '2', '--threads', '4'])
+    assert (args.rounds, args.threads) == (2, 4)
+    # a benchmark adds its own options to the same parser
+    parser.add_argument('--quick', action='store_true')
+    assert parser.parse_args(['--quick']).quick
 
 
 @pytest.mark.skipif(not memory_probe_available(), reason='needs Linux')

@@ -39,7 +39,7 @@ from mmpose.models.heads import HeatmapHead  # noqa: E402
 import mmpose_light  # noqa: E402,F401
 from mmpose_light.benchmarking import (build_model,  # noqa: E402
                                        compare_latency, fmt, print_table,
-                                       quiet_mmengine)
+                                       quiet_mmengine, timing_parser)
 from mmpose_light.models.layers import LPB  # noqa: E402
 from mmpose_light.utils import get_complexity  # noqa: E402
 
@@ -195,12 +195,7 @@ def speed(model: nn.Module, input_shape: Tuple[int, int, int], rounds: int,
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument(
-        '--rounds', type=int, default=20, help='timed rounds per model')
-    parser.add_argument(
-        '--threads', type=int, default=1, help='torch threads while timing')
-    return parser.parse_args()
+    return timing_parser(__doc__.split('\n')[0], rounds=20).parse_args()
 
 
 def main() -> int:

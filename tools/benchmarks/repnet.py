@@ -34,7 +34,7 @@ sys.path.insert(0, ROOT)
 import mmpose_light  # noqa: E402,F401
 from mmpose_light.benchmarking import (build_model,  # noqa: E402
                                        compare_latency, fmt, print_table,
-                                       quiet_mmengine)
+                                       quiet_mmengine, timing_parser)
 from mmpose_light.utils import get_complexity  # noqa: E402
 
 # names in mmpose_light.benchmarking's model table
@@ -60,12 +60,7 @@ RATIOS = (
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument(
-        '--rounds', type=int, default=30, help='timed rounds per model')
-    parser.add_argument(
-        '--threads', type=int, default=1, help='torch threads while timing')
-    return parser.parse_args()
+    return timing_parser(__doc__.split('\n')[0], rounds=30).parse_args()
 
 
 def main() -> int:
