@@ -8,11 +8,14 @@ Usage::
 CONFIG is the training config the checkpoint was trained with. The output
 holds the fused weights (and the input's ``meta``, without optimizer state)
 and loads with ``strict=True`` into the model of the matching deploy config
-(the training config with ``model.backbone.deploy=True``), which this script
-checks before writing. The output is written atomically and never replaces
-the input.
+(the training config with ``deploy=True`` where the model has a training
+form: ``model.backbone.deploy=True`` for RepNet,
+``model.head.lpb_cfg.deploy=True`` for the LPBs of MobilePoseNet), which
+this script checks before writing. The output is written atomically and
+never replaces the input.
 """
 import argparse
+import copy
 import os.path as osp
 import sys
 
@@ -25,6 +28,7 @@ from mmpose.registry import MODELS  # noqa: E402
 
 import mmpose_light  # noqa: E402,F401  (compat fixes and registration)
 from mmpose_light.compat import CheckpointLoadError  # noqa: E402
+from mmpose_light.deploy import training_form_modules  # noqa: E402
 from mmpose_light.models.utils import reparameterize_model  # noqa: E402
 from mmpose_light_runtime.fileio import atomic_output  # noqa: E402
 
@@ -40,12 +44,22 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def build_model(cfg: Config, deploy: bool) -> torch.nn.Module:
-    """Build the config's model on CPU, optionally in deploy form."""
-    model_cfg = cfg.model.copy()
-    if deploy:
-        backbone = model_cfg.backbone.copy()
-        backbone['deploy'] = True
-        model_cfg['backbone'] = backbone
+    """Build the config's model on CPU, optionally in deploy form.
+
+    The deploy form sets ``deploy=True`` in each part of the model that has
+    training-form modules: the backbone's config (RepNet), or the
+    ``lpb_cfg`` of the head (MobilePoseNet's ``LPBHeatmapHead``).
+    """
+    model_cfg = copy.deepcopy(cfg.model)
+    model = MODELS.build(model_cfg)
+    if not deploy:
+        return model
+    parts = {name.split('.', 1)[0] for name in training_form_modules(model)}
+    if 'backbone' in parts:
+        model_cfg['backbone']['deploy'] = True
+    if 'head' in parts:
+        head = model_cfg['head']
+        head['lpb_cfg'] = dict(head.get('lpb_cfg') or {}, deploy=True)
     return MODELS.build(model_cfg)
 
 
@@ -62,13 +76,15 @@ def convert(config: str, checkpoint: str, out: str) -> None:
         raise FileNotFoundError(f'output folder {out_dir!r} does not exist')
 
     cfg = Config.fromfile(config)
-    if cfg.model.get('backbone', {}).get('deploy', False):
-        raise ValueError(f'{config!r} builds a deploy-form model; pass the '
-                         'training config the checkpoint was trained with')
+    model = build_model(cfg, deploy=False)
+    if not training_form_modules(model):
+        raise ValueError(f'{config!r} builds no training-form module (a '
+                         'deploy-form model, or one that does not '
+                         're-parameterize); pass the training config the '
+                         'checkpoint was trained with')
     ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
     state_dict = ckpt.get('state_dict', ckpt)
 
-    model = build_model(cfg, deploy=False)
     model.load_state_dict(state_dict, strict=True)
     model = reparameterize_model(model, inplace=True)
     converted = {'state_dict': model.state_dict()}

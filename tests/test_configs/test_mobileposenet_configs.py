@@ -1,4 +1,5 @@
 import glob
+import os
 import os.path as osp
 
 import pytest
@@ -6,11 +7,13 @@ import torch
 from mmengine.config import Config
 from mmengine.hub import get_config
 from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
 from mmpose.registry import MODELS
 
 import mmpose_light  # noqa: F401
 from mmpose_light.models.backbones import TruncatedMobileNetV3
 from mmpose_light.models.heads import LPBHeatmapHead
+from mmpose_light.testing import randomize_batchnorm
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG_DIR = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap')
@@ -20,7 +23,10 @@ MOBILEPOSENET_CONFIGS = [
     'coco/td-hm_mobilenetv3-lpb_1xb14-200e_coco-sample-128x96.py',
     'mpii/td-hm_mobilenetv3-lpb_1xb32-210e_mpii-256x256.py',
     'mpii/td-hm_mobilenetv3-lpb_1xb5-200e_mpii-sample-128x128.py',
+    'coco/td-hm_mobilenetv3-lpb-deploy_1xb32-210e_coco-256x192.py',
 ]
+TRAINING_CONFIG = 'coco/td-hm_mobilenetv3-lpb_1xb32-210e_coco-256x192.py'
+DEPLOY_CONFIG = 'coco/td-hm_mobilenetv3-lpb-deploy_1xb32-210e_coco-256x192.py'
 RES50_LPB_CONFIG = 'coco/td-hm_res50-lpb_8xb64-210e_coco-256x192.py'
 RES50_STOCK_CONFIG = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
                       'td-hm_res50_8xb64-210e_coco-256x192.py')
@@ -59,7 +65,7 @@ def test_all_configs_listed():
     listed.add(osp.basename(RES50_LPB_CONFIG))
     found = {
         osp.basename(p)
-        for p in glob.glob(osp.join(CFG_DIR, '*', 'td-hm_*lpb_*.py'))
+        for p in glob.glob(osp.join(CFG_DIR, '*', 'td-hm_*lpb*_*.py'))
     }
     assert found == listed
 
@@ -83,6 +89,9 @@ def test_mobileposenet_config_builds(name):
     assert isinstance(model.head, LPBHeatmapHead)
     assert model.backbone.out_channels[-1] == cfg.model.head.in_channels
     assert model.backbone.out_strides == (16, )
+    deploy = '-deploy_' in name
+    assert [block.deploy for block in model.head.deconv_layers
+            ] == [deploy] * len(model.head.deconv_layers)
     _strides_match_codec(cfg, model)
 
     # pipelines use the codec of the head
@@ -185,3 +194,57 @@ def test_res50_lpb_changes_only_the_head():
     with torch.no_grad():
         out = model.eval()._forward(torch.rand(1, 3, h // 2, w // 2))
     assert out.shape == (1, 17, h // 8, w // 8)
+
+
+def test_deploy_config_is_a_one_line_override():
+    deploy = _load(DEPLOY_CONFIG).to_dict()
+    train = _load(TRAINING_CONFIG).to_dict()
+    assert deploy['model']['head'].pop('lpb_cfg') == dict(deploy=True)
+    assert 'lpb_cfg' not in train['model']['head']
+    assert deploy == train
+
+
+def test_converted_checkpoint_loads_strictly_into_the_deploy_config(
+        load_tool, tmp_path):
+    """tools/reparameterize.py on a MobilePoseNet checkpoint, as MMEngine
+    writes it: the deploy config loads it strictly and gives the training
+    model's heatmaps."""
+    tool = load_tool('reparameterize')
+    init_default_scope('mmpose')
+    torch.manual_seed(0)
+    model = MODELS.build(_load(TRAINING_CONFIG).model)
+    randomize_batchnorm(model)
+    model.eval()
+    ckpt = str(tmp_path / 'epoch_1.pth')
+    torch.save(
+        {
+            'state_dict': model.state_dict(),
+            'meta': dict(epoch=1),
+            'optimizer': dict(state={}, param_groups=[])
+        }, ckpt)
+    out = str(tmp_path / 'deploy.pth')
+    tool.main([osp.join(CFG_DIR, TRAINING_CONFIG), ckpt, out])
+    assert sorted(os.listdir(tmp_path)) == ['deploy.pth', 'epoch_1.pth']
+    saved = torch.load(out, map_location='cpu')
+    assert set(saved) == {'state_dict', 'meta'}
+    assert not [k for k in saved['state_dict'] if '.upsample_conv.' in k]
+
+    deployed = MODELS.build(_load(DEPLOY_CONFIG).model)
+    load_checkpoint(deployed, out, map_location='cpu', strict=True)
+    deployed.eval()
+    x = torch.randn(2, 3, 256, 192, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = model._forward(x)
+        actual = deployed._forward(x)
+    assert actual.shape == expected.shape == (2, 17, 64, 48)
+    torch.testing.assert_close(
+        actual, expected, rtol=0, atol=1e-5 * expected.abs().max())
+
+    # a training checkpoint into the deploy config, and the deploy config
+    # given to the tool, are refused with what to do instead
+    with pytest.raises(ValueError, match='tools/reparameterize.py'):
+        load_checkpoint(deployed, ckpt, map_location='cpu', strict=False)
+    with pytest.raises(SystemExit, match='deploy-form model'):
+        tool.main([osp.join(CFG_DIR, DEPLOY_CONFIG), ckpt,
+                   str(tmp_path / 'again.pth')])
+    assert not osp.exists(tmp_path / 'again.pth')

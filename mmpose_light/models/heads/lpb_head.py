@@ -6,16 +6,20 @@ It is MMPose's :class:`HeatmapHead` whose transposed-convolution layers are
 contract (flip test, codecs, loss with target weights, ``acc_pose``,
 ``predict``) is MMPose's own, and the head fits any backbone whose last
 feature map has ``in_channels`` channels.
+
+With deploy-form LPBs, the last one's output phases stay side by side
+through the final 1x1 convolution and are interleaved after it, on the
+keypoint channels instead of the LPB's wider output.
 """
 import copy
-from typing import Sequence
+from typing import Sequence, Tuple
 
 from mmpose.models.heads import HeatmapHead
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType
-from torch import nn
+from torch import Tensor, nn
 
-from ..layers.lpb import LPB
+from ..layers.lpb import LPB, interleave_phases
 
 __all__ = ['LPBHeatmapHead']
 
@@ -36,8 +40,10 @@ class LPBHeatmapHead(HeatmapHead):
             Defaults to ``(512, 512)``.
         lpb_cfg (dict, optional): Further keyword arguments of every
             :class:`LPB` (``kernel_size``, ``norm_cfg``, ``act_cfg``,
-            ``project_act_cfg``, ``with_se``, ``se_cfg``). Defaults to
-            ``None`` (LPB's defaults).
+            ``project_act_cfg``, ``with_se``, ``se_cfg``, ``deploy``: a
+            deploy config sets ``lpb_cfg=dict(deploy=True)`` to load a
+            checkpoint converted by ``tools/reparameterize.py``). Defaults
+            to ``None`` (LPB's defaults).
         final_layer (dict, optional): Arguments of the final Conv2d layer;
             ``None`` drops it. Defaults to ``dict(kernel_size=1)``.
         loss (dict): Config of the keypoint loss.
@@ -114,3 +120,37 @@ class LPBHeatmapHead(HeatmapHead):
             layers.append(LPB(in_channels, out_channels, mid_channels, **cfg))
             in_channels = out_channels
         return nn.Sequential(*layers)
+
+    def forward(self, feats: Tuple[Tensor]) -> Tensor:
+        """Forward the network: LPBs, then the final layer.
+
+        Args:
+            feats (Tuple[Tensor]): Multi-scale feature maps; the last one is
+                used.
+
+        Returns:
+            Tensor: The heatmaps.
+        """
+        if not self._phases_through_final_layer():
+            return super().forward(feats)
+        *blocks, last = self.deconv_layers
+        x = feats[-1]
+        for block in blocks:
+            x = block(x)
+        # a 1x1 convolution works pixel by pixel, so it may run on the
+        # phases side by side; interleaving its narrower output is cheaper
+        return interleave_phases(self.final_layer(last(x, interleave=False)))
+
+    def _phases_through_final_layer(self) -> bool:
+        """Whether the last LPB is in deploy form and followed only by layers
+        that work pixel by pixel."""
+        if not isinstance(self.deconv_layers, nn.Sequential):
+            return False
+        last = self.deconv_layers[-1]
+        if not (isinstance(last, LPB) and last.deploy):
+            return False
+        final = self.final_layer
+        pointwise = isinstance(final, nn.Identity) or (
+            isinstance(final, nn.Conv2d) and final.kernel_size == (1, 1)
+            and final.stride == (1, 1) and final.padding == (0, 0))
+        return pointwise and isinstance(self.conv_layers, nn.Identity)

@@ -9,6 +9,8 @@ from torch import nn
 import mmpose_light  # noqa: F401
 from mmpose_light.models.heads import LPBHeatmapHead
 from mmpose_light.models.layers import LPB
+from mmpose_light.models.utils import reparameterize_model
+from mmpose_light.testing import randomize_batchnorm
 
 # a 128x96 input seen by a stride-16 backbone, two LPBs to stride 4
 INPUT_SIZE = (96, 128)
@@ -194,3 +196,64 @@ def test_flip_test():
 def test_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         _head(**kwargs)
+
+
+def _trained_head(**kwargs) -> LPBHeatmapHead:
+    """A training-form head in eval mode, random BatchNorm statistics."""
+    torch.manual_seed(0)
+    head = _head(init_cfg=_VISIBLE_INIT, **kwargs)
+    return randomize_batchnorm(head).eval()
+
+
+def _assert_same_heatmaps(actual, expected):
+    assert actual.shape == expected.shape
+    torch.testing.assert_close(
+        actual, expected, rtol=0, atol=1e-5 * expected.abs().max())
+
+
+@pytest.mark.parametrize('kernel_size', [4, 2])
+@pytest.mark.parametrize('with_se', [True, False])
+def test_deploy_head_gives_the_training_heatmaps(kernel_size, with_se):
+    head = _trained_head(
+        lpb_cfg=dict(kernel_size=kernel_size, with_se=with_se))
+    deployed = reparameterize_model(head)
+    assert all(block.deploy for block in deployed.deconv_layers)
+    assert not any(block.deploy for block in head.deconv_layers)
+    # the last LPB's phases go through the final 1x1 conv side by side
+    seen = []
+    deployed.final_layer.register_forward_hook(
+        lambda module, inputs, output: seen.append(inputs[0].shape))
+    with torch.no_grad():
+        expected = head.forward(_feats())
+        actual = deployed.forward(_feats())
+    height, width = HEATMAP_SIZE[1], HEATMAP_SIZE[0]
+    assert seen == [(2, 24, height // 2, 2 * width)]
+    assert actual.shape == (2, 17, height, width)
+    _assert_same_heatmaps(actual, expected)
+
+
+@pytest.mark.parametrize('final_layer', [
+    None,
+    dict(kernel_size=3, padding=1),
+])
+def test_deploy_head_with_other_final_layers(final_layer):
+    # without a final layer the last LPB's phases are interleaved as they
+    # come; a 3x3 final layer must see the interleaved map
+    head = _trained_head(final_layer=final_layer)
+    deployed = reparameterize_model(head)
+    with torch.no_grad():
+        _assert_same_heatmaps(
+            deployed.forward(_feats()), head.forward(_feats()))
+
+
+def test_lpb_cfg_deploy_builds_deploy_blocks_that_load_strictly():
+    head = _trained_head()
+    converted = reparameterize_model(head).state_dict()
+    built = _head(lpb_cfg=dict(deploy=True))
+    assert all(block.deploy for block in built.deconv_layers)
+    built.load_state_dict(converted, strict=True)
+    with torch.no_grad():
+        _assert_same_heatmaps(
+            built.eval().forward(_feats()), head.forward(_feats()))
+    with pytest.raises(ValueError, match='tools/reparameterize.py'):
+        built.load_state_dict(head.state_dict(), strict=False)
