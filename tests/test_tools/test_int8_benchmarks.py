@@ -59,33 +59,50 @@ def test_profile_counts_and_times_every_layer(profile_tool, mobileposenet,
     assert 0.95 * flops <= total <= flops
     result = profile_tool.profile(path, runs=2, threads=1)
     assert result['run_ms'] > 0
-    assert 'ConvTranspose' in result['op_type'].values()
+    # the export holds the LPBs' deploy form: no transposed convolution
+    assert 'Conv' in result['op_type'].values()
+    assert 'ConvTranspose' not in result['op_type'].values()
     # the profiler's trace is removed
     assert os.listdir(osp.dirname(path)) == ['mpn.onnx']
     profile_tool.report('MobilePoseNet', result, macs, top=3)
     out = capsys.readouterr().out
-    assert 'op type' in out and 'ConvTranspose' in out
+    assert 'op type' in out and 'Conv' in out
 
 
-def test_sub_pixel_lpb_gives_the_same_heatmaps(load_tool, mobileposenet,
-                                               tmp_path):
+def test_lpb_forms_give_the_same_heatmaps(load_tool, mobileposenet,
+                                          tmp_path):
     import onnx
     import onnxruntime as ort
+
+    from mmpose_light_runtime import TopdownEstimator
     tool = load_tool('benchmarks/lpb_upsample')
-    _, hw, path = mobileposenet
-    graph = onnx.load(path)
-    tool.to_sub_pixel(graph, tool.LPB.format(1), graph.graph.output[0].name)
-    tool.to_sub_pixel(graph, tool.LPB.format(0),
-                      tool.LPB.format(0) + '/Add_output_0')
-    onnx.checker.check_model(graph)
-    assert 'ConvTranspose' not in {n.op_type for n in graph.graph.node}
-    rewritten = str(tmp_path / 'sub_pixel.onnx')
-    onnx.save(graph, rewritten)
+    model, hw, _ = mobileposenet
+    files = tool.export_forms(model, hw, str(tmp_path))
+    ops = {
+        form: {node.op_type for node in onnx.load(path).graph.node}
+        for form, path in files.items()
+    }
+    assert 'ConvTranspose' in ops['training']
+    assert 'ConvTranspose' not in ops['deploy']
+    # both carry the runtime's metadata
+    for path in files.values():
+        assert TopdownEstimator(path).input_size == (hw[1], hw[0])
     x = np.random.default_rng(0).normal(size=(2, 3, *hw)).astype(np.float32)
     want, got = (
-        ort.InferenceSession(f, providers=['CPUExecutionProvider']).run(
-            None, {'input': x})[0] for f in (path, rewritten))
+        ort.InferenceSession(files[form],
+                             providers=['CPUExecutionProvider']).run(
+                                 None, {'input': x})[0]
+        for form in ('training', 'deploy'))
     assert got.shape == want.shape == (2, 17, hw[0] // 4, hw[1] // 4)
     assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max()
-    with pytest.raises(ValueError, match='the LPB layout this prototype'):
-        tool.to_sub_pixel(graph, tool.LPB.format(1), 'heatmaps')
+
+
+def test_lpb_upsample_prints_both_forms(load_tool, capsys):
+    tool = load_tool('benchmarks/lpb_upsample')
+    assert tool.main(['--rounds', '1', '--no-int8']) == 0
+    out = capsys.readouterr().out
+    rows = {line.split('  ')[0] for line in out.splitlines()}
+    assert {'PyTorch eager', 'ONNX Runtime'} <= rows
+    assert 'INT8' not in out.split('x: ')[0]
+    error = float(out.split('relative error ')[1].split(' ')[0])
+    assert error <= 1e-5
