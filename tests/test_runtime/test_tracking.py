@@ -8,7 +8,7 @@ import pytest
 
 from mmpose_light_runtime import (DetectionFile, PosePipeline, PoseResult,
                                   PoseTracker, TopdownEstimator)
-from mmpose_light_runtime.tracker import bboxes_from_poses
+from mmpose_light_runtime.tracker import bboxes_from_poses, box_iou
 from tiny_models import gt_boxes
 
 SHIFT = np.array([3., 2.])  # pixels per frame
@@ -89,9 +89,43 @@ def test_ids_follow_keypoints_not_boxes():
     first = tracker.update(frame(left, right)).track_ids.copy()
     second = tracker.update(frame(right + 2, left + 2)).track_ids
     assert list(second) == list(first[::-1])
-    # a pose unlike any track starts a new one
-    third = tracker.update(frame(left + 4, left + [600, 600])).track_ids
+    # a pose unlike any track, in a box unlike any track's, starts a new one
+    far = frame(left + 4, left + [600, 600])
+    far.bboxes[1] += [600, 600, 600, 600]
+    third = tracker.update(far).track_ids
     assert third[0] == first[0] and third[1] not in first
+
+
+def test_box_iou_matches_what_oks_leaves():
+    """A person whose keypoints jump (small, occluded) but whose box stays
+    keeps its id through the box; a new person elsewhere does not."""
+    rng = np.random.default_rng(1)
+
+    def result(keypoints, boxes):
+        num = len(boxes)
+        return PoseResult(
+            keypoints=np.asarray(keypoints, np.float32),
+            keypoint_scores=np.ones((num, 17), np.float32),
+            bboxes=np.asarray(boxes, np.float64),
+            bbox_scores=np.ones(num, np.float32),
+            scores=np.ones(num, np.float32),
+            areas=np.full(num, 40. * 80.),
+            track_ids=np.full(num, -1))
+
+    box = [100., 100., 140., 180.]
+    tracker = PoseTracker(oks_thr=0.3, iou_thr=0.5)
+    first = tracker.update(
+        result(rng.uniform(100, 140, (1, 17, 2)), [box])).track_ids[0]
+    # other keypoints (OKS about 0), box moved by 2 px (IoU about 0.9)
+    moved = [v + 2 for v in box]
+    jumped = tracker.update(
+        result(rng.uniform(100, 140, (1, 17, 2)) + [0, 40], [moved]))
+    assert jumped.track_ids[0] == first
+    elsewhere = tracker.update(
+        result(rng.uniform(400, 440, (1, 17, 2)), [[400, 400, 440, 480]]))
+    assert elsewhere.track_ids[0] != first
+    np.testing.assert_allclose(box_iou(np.array([box]), np.array([moved])),
+                               [[(38 * 78) / (2 * 40 * 80 - 38 * 78)]])
 
 
 def test_detector_runs_every_n_frames(pose_model, shifted_video):
@@ -118,7 +152,7 @@ def test_boxes_from_poses():
     result = PoseResult(
         keypoints=keypoints,
         keypoint_scores=np.array([[0.9, 0.8, 0.1]], np.float32),
-        bboxes=np.array([[0., 0., 50., 80.]]),
+        bboxes=np.array([[5., 10., 35., 70.]]),
         bbox_scores=np.ones(1, np.float32),
         scores=np.ones(1, np.float32),
         areas=np.ones(1),
@@ -127,3 +161,9 @@ def test_boxes_from_poses():
     np.testing.assert_allclose(
         bboxes_from_poses(result, kpt_thr=0.3, padding=1.25),
         [[7.5, 15., 32.5, 65.]])
+    # keypoints collapsed to a small cluster: the box shrinks by at most
+    # max_resize, around the keypoints' center
+    result.keypoints[0, :2] = [[19, 39], [21, 41]]
+    np.testing.assert_allclose(
+        bboxes_from_poses(result, kpt_thr=0.3, max_resize=1.25),
+        [[20 - 12, 40 - 24, 20 + 12, 40 + 24]])

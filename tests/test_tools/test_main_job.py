@@ -96,3 +96,47 @@ def test_the_job_reports_its_accuracy(main_job):
         if line.startswith(('MobilePoseNet ', 'RepNet-A ')):
             values = [float(v) for v in line.split('coco/AP: ')[1:]]
             assert values and all(v > 0.2 for v in values), line
+
+
+@pytest.mark.parametrize('model', ['mobileposenet', 'repnet-a'])
+def test_tracks_the_people_of_a_moving_video(main_job, tmp_path, model):
+    """The sample image moving 2 px right and 1 px down per frame, with the
+    sample's detections moved alike: every annotated person keeps one track
+    id over the 30 frames (zero id switches)."""
+    from mmpose_light_runtime import (DetectionFile, PosePipeline,
+                                      TopdownEstimator)
+    from mmpose_light_runtime.tracker import box_iou
+    out, _ = main_job
+    image = cv2.imread(osp.join(SAMPLE, f'{IMAGE_ID:012d}.jpg'))
+    height, width = image.shape[:2]
+    video = str(tmp_path / 'moving.avi')
+    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'MJPG'), 10,
+                             (width, height))
+    with open(osp.join(SAMPLE, 'test_coco_det_AP_H_56.json')) as f:
+        detections = [d for d in json.load(f) if d['image_id'] == IMAGE_ID]
+    dets = []
+    for t in range(30):
+        shift = np.float32([[1, 0, 2 * t], [0, 1, t]])
+        writer.write(cv2.warpAffine(image, shift, (width, height)))
+        for det in detections:
+            x, y, w, h = det['bbox']
+            dets.append(dict(det, image_id=t, bbox=[x + 2 * t, y + t, w, h]))
+    writer.release()
+    det_file = tmp_path / 'moving_dets.json'
+    det_file.write_text(json.dumps(dets))
+
+    people = annotated_people()
+    boxes = np.array([ann['bbox'] for ann in people], dtype=np.float64)
+    boxes[:, 2:] += boxes[:, :2]
+    pipeline = PosePipeline(TopdownEstimator(str(out / f'{model}.onnx')),
+                            DetectionFile(str(det_file), score_thr=0.3),
+                            tracking=True)
+    ids = [set() for _ in people]
+    for frame, result in pipeline.run(video):
+        moved = boxes + np.tile([2 * frame.index, frame.index], 2)
+        overlap = box_iou(moved, result.bboxes)
+        for person, row in enumerate(overlap):
+            assert row.max() > 0.5, (frame.index, person)
+            ids[person].add(int(result.track_ids[row.argmax()]))
+    assert all(len(person_ids) == 1 for person_ids in ids), ids
+    assert len(set.union(*ids)) == len(people)
