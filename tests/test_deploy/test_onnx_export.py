@@ -116,18 +116,34 @@ def test_metadata_describes_the_pipeline(models, exports):
                                   sigma=[4.9, 5.66])
 
 
-def test_training_form_repnet_is_fused_with_a_warning(models, exports):
-    model = models['regression']
-    export = exports['regression']
+@pytest.mark.parametrize('kind', ['heatmap', 'regression'])
+def test_training_form_is_reparameterized_with_a_warning(
+        models, exports, kind):
+    # RepNet's RepVGG blocks and MobilePoseNet's LPBs are built in training
+    # form by these configs: the export fuses a copy of the model
+    model = models[kind]
+    export = exports[kind]
     assert any('training form' in w for w in export['warnings'])
-    assert not any('training form' in w
-                   for w in exports['heatmap']['warnings'])
     deployed = reparameterize_model(model)
-    assert conv_nodes(export['path']) == conv_modules(deployed)
-    assert conv_modules(deployed) < conv_modules(model)
+    assert not training_form_modules(deployed)
+    if kind == 'regression':
+        # three branches fuse into one conv: one Conv node per fused conv
+        # (the deploy LPB splits a transposed conv into phase convs, so
+        # MobilePoseNet has no such count)
+        assert conv_modules(deployed) < conv_modules(model)
+        assert conv_nodes(export['path']) == conv_modules(deployed)
+    ops = {node.op_type for node in onnx.load(export['path']).graph.node}
+    assert 'ConvTranspose' not in ops
+    assert 'BatchNormalization' not in ops
     # the caller's model is left as it was
     assert training_form_modules(model)
     assert not model.training
+
+
+def test_model_without_training_form_exports_quietly(exports):
+    # RTMPose has nothing to re-parameterize
+    assert not any('training form' in w
+                   for w in exports['simcc']['warnings'])
 
 
 def test_stock_mmpose_heatmap_config(tmp_path):
