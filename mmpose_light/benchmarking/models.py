@@ -74,10 +74,14 @@ class ModelSpec:
 
 # Ours first, then MMPose's stock references. AP: COCO val2017, as reported.
 MODELS_TABLE: Dict[str, ModelSpec] = {
-    'MobilePoseNet-256x192':
-    ModelSpec(_MPN.format('256x192'), 66.2, _MPN_PAPER, True),
-    'MobilePoseNet-384x288':
-    ModelSpec(_MPN.format('384x288'), 69.0, _MPN_PAPER, True),
+    'MobilePoseNet-256x192-train':
+    ModelSpec(_MPN.format('256x192'), 66.2, _MPN_PAPER, True, 'train'),
+    'MobilePoseNet-256x192-deploy':
+    ModelSpec(_MPN.format('256x192'), 66.2, _MPN_PAPER, True, 'deploy'),
+    'MobilePoseNet-384x288-train':
+    ModelSpec(_MPN.format('384x288'), 69.0, _MPN_PAPER, True, 'train'),
+    'MobilePoseNet-384x288-deploy':
+    ModelSpec(_MPN.format('384x288'), 69.0, _MPN_PAPER, True, 'deploy'),
     'RepNet-A-train':
     ModelSpec(_REPNET.format('a'), 63.4, _REPNET_PAPER, True, 'train'),
     'RepNet-A-deploy':

@@ -24,9 +24,16 @@ MOBILEPOSENET_CONFIGS = [
     'mpii/td-hm_mobilenetv3-lpb_1xb32-210e_mpii-256x256.py',
     'mpii/td-hm_mobilenetv3-lpb_1xb5-200e_mpii-sample-128x128.py',
     'coco/td-hm_mobilenetv3-lpb-deploy_1xb32-210e_coco-256x192.py',
+    'coco/td-hm_mobilenetv3-lpb-deploy_1xb32-210e_coco-384x288.py',
+    'mpii/td-hm_mobilenetv3-lpb-deploy_1xb32-210e_mpii-256x256.py',
 ]
 TRAINING_CONFIG = 'coco/td-hm_mobilenetv3-lpb_1xb32-210e_coco-256x192.py'
 DEPLOY_CONFIG = 'coco/td-hm_mobilenetv3-lpb-deploy_1xb32-210e_coco-256x192.py'
+# training config -> its deploy config
+DEPLOY_CONFIGS = {
+    name.replace('-lpb-deploy_', '-lpb_'): name
+    for name in MOBILEPOSENET_CONFIGS if '-deploy_' in name
+}
 RES50_LPB_CONFIG = 'coco/td-hm_res50-lpb_8xb64-210e_coco-256x192.py'
 RES50_STOCK_CONFIG = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
                       'td-hm_res50_8xb64-210e_coco-256x192.py')
@@ -196,9 +203,10 @@ def test_res50_lpb_changes_only_the_head():
     assert out.shape == (1, 17, h // 8, w // 8)
 
 
-def test_deploy_config_is_a_one_line_override():
-    deploy = _load(DEPLOY_CONFIG).to_dict()
-    train = _load(TRAINING_CONFIG).to_dict()
+@pytest.mark.parametrize('training', sorted(DEPLOY_CONFIGS))
+def test_deploy_config_is_a_one_line_override(training):
+    deploy = _load(DEPLOY_CONFIGS[training]).to_dict()
+    train = _load(training).to_dict()
     assert deploy['model']['head'].pop('lpb_cfg') == dict(deploy=True)
     assert 'lpb_cfg' not in train['model']['head']
     assert deploy == train

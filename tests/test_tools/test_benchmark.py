@@ -13,7 +13,7 @@ from mmpose_light.benchmarking import (COLUMNS, available_engines,
 from mmpose_light.utils import get_complexity
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-OURS, STOCK = 'MobilePoseNet-256x192', 'RTMPose-t'
+OURS, STOCK = 'MobilePoseNet-256x192-deploy', 'RTMPose-t'
 
 
 @pytest.fixture(scope='module')

@@ -23,7 +23,7 @@ def profile_tool(load_tool):
 
 @pytest.fixture(scope='module')
 def mobileposenet(tmp_path_factory):
-    model, hw = build_model('MobilePoseNet-256x192', calibrate=True)
+    model, hw = build_model('MobilePoseNet-256x192-train', calibrate=True)
     path = str(tmp_path_factory.mktemp('mpn') / 'mpn.onnx')
     export_model(model, hw, path)
     return model, hw, path

@@ -2,8 +2,9 @@
 
 Usage::
 
-    python tools/benchmarks/lpb_upsample.py [--model MobilePoseNet-256x192]
-        [--rounds 40] [--threads 1] [--no-int8]
+    python tools/benchmarks/lpb_upsample.py
+        [--model MobilePoseNet-256x192-train] [--rounds 40] [--threads 1]
+        [--no-int8]
 
 The training form of an LPB upsamples with a depthwise 4x4 stride-2
 transposed convolution, which ONNX Runtime and OpenVINO run one channel at
@@ -28,15 +29,16 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
 import mmpose_light  # noqa: E402,F401
-from mmpose_light.benchmarking import (SAMPLE_DIR,  # noqa: E402
-                                       available_engines, build_model,
+from mmpose_light.benchmarking import (MODELS_TABLE,  # noqa: E402
+                                       SAMPLE_DIR, available_engines,
+                                       build_model,
                                        compare_latency, export_model,
                                        openvino_model, ort_call, ort_session,
                                        print_table)
 from mmpose_light.benchmarking.timing import timing_parser  # noqa: E402
 from mmpose_light.models.utils import reparameterize_model  # noqa: E402
 
-MODEL = 'MobilePoseNet-256x192'
+MODEL = 'MobilePoseNet-256x192-train'
 FORMS = ('training', 'deploy')
 
 
@@ -88,8 +90,11 @@ def export_forms(model, hw: Tuple[int, int],
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = timing_parser(__doc__.split('\n')[0], rounds=40)
     parser.add_argument('--model', default=MODEL,
-                        help=f'a MobilePoseNet of the model table '
-                        f'(default: {MODEL})')
+                        choices=[name for name, spec in MODELS_TABLE.items()
+                                 if name.startswith('MobilePoseNet')
+                                 and spec.form == 'train'],
+                        help='a training-form MobilePoseNet of the model '
+                        f'table (default: {MODEL})')
     parser.add_argument('--no-int8', action='store_true',
                         help='skip the INT8 models')
     args = parser.parse_args(argv)

@@ -161,9 +161,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         '--models',
         nargs='+',
         choices=list(MODELS_TABLE),
-        default=['MobilePoseNet-256x192', 'RTMPose-t'],
+        default=['MobilePoseNet-256x192-deploy', 'RTMPose-t'],
         metavar='NAME',
-        help='models (default: MobilePoseNet-256x192 RTMPose-t)')
+        help='models (default: MobilePoseNet-256x192-deploy RTMPose-t)')
     parser.add_argument('--runs', type=int, default=30)
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--top', type=int, default=8,

@@ -39,7 +39,7 @@ from mmpose_light_runtime.estimator import make_result  # noqa: E402
 
 # table label to the benchmark suite's model name
 MODELS = {
-    'MobilePoseNet': 'MobilePoseNet-256x192',
+    'MobilePoseNet': 'MobilePoseNet-256x192-deploy',
     'RepNet-A (deployed)': 'RepNet-A-deploy',
     'RTMPose-t': 'RTMPose-t',
 }

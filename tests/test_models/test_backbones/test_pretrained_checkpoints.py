@@ -53,6 +53,10 @@ PRETRAINED_CONFIGS = {
     'mobilenetv3-large',
     'topdown_heatmap/coco/td-hm_mobilenetv3-lpb-deploy_1xb32-210e_coco-256x192.py':  # noqa: E501
     'mobilenetv3-large',
+    'topdown_heatmap/coco/td-hm_mobilenetv3-lpb-deploy_1xb32-210e_coco-384x288.py':  # noqa: E501
+    'mobilenetv3-large',
+    'topdown_heatmap/mpii/td-hm_mobilenetv3-lpb-deploy_1xb32-210e_mpii-256x256.py':  # noqa: E501
+    'mobilenetv3-large',
     'topdown_heatmap/mpii/td-hm_mobilenetv3-lpb_1xb32-210e_mpii-256x256.py':
     'mobilenetv3-large',
     'topdown_heatmap/coco/td-hm_repvgg-a-fusion_8xb64-210e_coco-256x192.py':

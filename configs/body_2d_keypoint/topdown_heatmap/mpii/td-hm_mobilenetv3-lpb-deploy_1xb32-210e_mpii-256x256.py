@@ -1,0 +1,7 @@
+# MobilePoseNet on MPII at 256x256, deployed: each LPB upsamples with four
+# depthwise convolutions, one per output pixel phase, instead of a depthwise
+# transposed convolution, BatchNorm folded; same heatmaps. Load a checkpoint
+# of the training config converted by tools/reparameterize.py.
+_base_ = ['./td-hm_mobilenetv3-lpb_1xb32-210e_mpii-256x256.py']
+custom_imports = dict(imports=['mmpose_light'], allow_failed_imports=False)
+model = dict(head=dict(lpb_cfg=dict(deploy=True)))
