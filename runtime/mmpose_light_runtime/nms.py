@@ -374,6 +374,24 @@ def _check_topk(name: str, value) -> None:
                          f'but got {value!r}')
 
 
+def _check_options(kernel: str, sigma: float, score_thr: float,
+                   pre_topk: int, max_num: int) -> None:
+    """Validate the options of :func:`matrix_oks_nms` (and of its torch
+    twin in ``mmpose_light``)."""
+    if kernel not in ('gaussian', 'linear'):
+        raise ValueError("`kernel` should be 'gaussian' or 'linear', "
+                         f'but got {kernel!r}')
+    if kernel == 'gaussian' and not (isinstance(sigma, Real) and sigma > 0
+                                     and math.isfinite(sigma)):
+        raise ValueError(
+            f'`sigma` should be a positive number, but got {sigma!r}')
+    if not isinstance(score_thr, Real) or math.isnan(score_thr):
+        raise ValueError(
+            f'`score_thr` should be a number, but got {score_thr!r}')
+    _check_topk('pre_topk', pre_topk)
+    _check_topk('max_num', max_num)
+
+
 def _decay(poses: _SortedPoses, kernel: str, sigma: float) -> np.ndarray:
     """Decay coefficients ``d_j`` of poses sorted by descending score.
 
@@ -473,18 +491,7 @@ def matrix_oks_nms(keypoints: np.ndarray,
           of the input's float dtype (float64 for other dtypes).
           Shape (N, ).
     """
-    if kernel not in ('gaussian', 'linear'):
-        raise ValueError("`kernel` should be 'gaussian' or 'linear', "
-                         f'but got {kernel!r}')
-    if kernel == 'gaussian' and not (isinstance(sigma, Real) and sigma > 0
-                                     and math.isfinite(sigma)):
-        raise ValueError(
-            f'`sigma` should be a positive number, but got {sigma!r}')
-    if not isinstance(score_thr, Real) or math.isnan(score_thr):
-        raise ValueError(
-            f'`score_thr` should be a number, but got {score_thr!r}')
-    _check_topk('pre_topk', pre_topk)
-    _check_topk('max_num', max_num)
+    _check_options(kernel, sigma, score_thr, pre_topk, max_num)
     if keypoint_scores is None:
         raise TypeError('`keypoint_scores` should be an array, but got None')
     kpts, _, pose_scores, pose_areas, sigma_scale, visible = _prepare(

@@ -30,7 +30,6 @@ only the rows above; memory is O(block + N) for any N. Both clamp each OKS
 exponent at :data:`~mmpose_light_runtime.nms.MIN_EXPONENT` and give the same
 kept poses and decayed scores.
 """
-import math
 from numbers import Real
 from typing import List, Optional, Tuple, Union
 
@@ -307,22 +306,6 @@ def _decay(xs: Tensor, ys: Tensor, areas: Tensor, visible: Optional[Tensor],
     return worst
 
 
-def _check_options(kernel: str, sigma: float, score_thr: float,
-                   pre_topk: int, max_num: int) -> None:
-    if kernel not in ('gaussian', 'linear'):
-        raise ValueError("`kernel` should be 'gaussian' or 'linear', "
-                         f'but got {kernel!r}')
-    if kernel == 'gaussian' and not (isinstance(sigma, Real) and sigma > 0
-                                     and math.isfinite(sigma)):
-        raise ValueError(
-            f'`sigma` should be a positive number, but got {sigma!r}')
-    if not isinstance(score_thr, Real) or math.isnan(score_thr):
-        raise ValueError(
-            f'`score_thr` should be a number, but got {score_thr!r}')
-    np_nms._check_topk('pre_topk', pre_topk)
-    np_nms._check_topk('max_num', max_num)
-
-
 def matrix_oks_nms(keypoints: ArrayLike,
                    keypoint_scores: ArrayLike,
                    scores: ArrayLike,
@@ -392,7 +375,7 @@ def matrix_oks_nms(keypoints: ArrayLike,
         - decayed_scores: The decayed score of every pose, in input order.
           Shape (N, ).
     """
-    _check_options(kernel, sigma, score_thr, pre_topk, max_num)
+    np_nms._check_options(kernel, sigma, score_thr, pre_topk, max_num)
     _check_mem_budget(mem_budget)
     if not isinstance(keypoints, Tensor):
         if not isinstance(keypoints, np.ndarray):
