@@ -5,8 +5,8 @@ Runs the models that ``mmpose_light``'s ``tools/export_onnx.py`` exports
 (MobilePoseNet, RepNet and any MMPose top-down model with an MSRA, UDP,
 regression or SimCC codec) on images, folders, videos and cameras, with
 person boxes from a detection file, an ONNX person detector or the whole
-frame, Matrix-OKS-NMS, flip test and pose tracking. Nothing here imports
-torch, mmcv, mmengine or mmpose.
+frame, Matrix-OKS-NMS, flip test, pose tracking and smoothing. Nothing here
+imports torch, mmcv, mmengine or mmpose.
 """
 from .backends import BACKENDS, create_backend
 from .codecs import SUPPORTED_CODECS, rescore_poses
@@ -19,6 +19,7 @@ from .meta import META_KEY, META_VERSION
 from .nms import greedy_oks_nms, matrix_oks_nms, pairwise_oks
 from .pipeline import DEFAULT_NMS, PosePipeline
 from .preprocess import pose_areas
+from .smoothing import DEFAULT_SMOOTHING, OneEuroFilter, PoseSmoother
 from .sources import Frame, open_source
 from .structures import PoseResult
 from .tracker import PoseTracker
@@ -31,5 +32,6 @@ __all__ = [
     'matrix_oks_nms', 'greedy_oks_nms', 'pairwise_oks', 'pose_areas',
     'rescore_poses', 'read_image', 'write_image', 'dump_json',
     'atomic_output', 'create_backend', 'BACKENDS', 'SUPPORTED_CODECS',
-    'META_KEY', 'META_VERSION', 'DEFAULT_NMS'
+    'META_KEY', 'META_VERSION', 'DEFAULT_NMS', 'OneEuroFilter',
+    'PoseSmoother', 'DEFAULT_SMOOTHING'
 ]

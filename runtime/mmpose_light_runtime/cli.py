@@ -2,7 +2,7 @@
 
     mmpose-light-runtime MODEL.onnx INPUT [--out OUT] [--json OUT.json]
         [--det-file DETS.json | --det-model DET.onnx] [--det-interval N]
-        [--track] [--flip-test] [--nms {gaussian,linear,none}] ...
+        [--track [--smooth]] [--flip-test] [--nms {gaussian,linear,none}] ...
 
 INPUT is an image, a folder of images, a video file or a camera index
 (``0``). Person boxes come from a COCO detection file, a person detector in
@@ -21,6 +21,7 @@ from .detectors import DetectionFile, OnnxDetector
 from .draw import draw_poses
 from .estimator import TopdownEstimator
 from .pipeline import DEFAULT_NMS, PosePipeline
+from .smoothing import DEFAULT_SMOOTHING, PoseSmoother
 from .sources import open_source
 from .writers import ImageOutput, JsonOutput, Progress, VideoOutput
 
@@ -67,6 +68,31 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         '--track',
         action='store_true',
         help='give poses track ids across video frames')
+    smooth = parser.add_argument_group(
+        'smoothing: a one-euro filter per track and keypoint '
+        '(docs/smoothing.md)')
+    smooth.add_argument(
+        '--smooth',
+        action='store_true',
+        help='smooth the keypoints of each track over time (needs --track)')
+    smooth.add_argument(
+        '--smooth-min-cutoff',
+        type=float,
+        default=DEFAULT_SMOOTHING['min_cutoff'],
+        help='cutoff frequency at rest, Hz: lower smooths more '
+        '(default: %(default)s)')
+    smooth.add_argument(
+        '--smooth-beta',
+        type=float,
+        default=DEFAULT_SMOOTHING['beta'],
+        help='cutoff increase per person size per second of speed, Hz: '
+        'higher lags less (default: %(default)s)')
+    smooth.add_argument(
+        '--smooth-d-cutoff',
+        type=float,
+        default=DEFAULT_SMOOTHING['d_cutoff'],
+        help='cutoff frequency of the speed estimate, Hz '
+        '(default: %(default)s)')
     parser.add_argument(
         '--flip-test',
         action='store_true',
@@ -148,6 +174,13 @@ def run(args: argparse.Namespace,
         raise ValueError('give an INPUT: image, folder, video or camera')
     if args.out is None and args.json is None:
         raise ValueError('give --out and/or --json: nothing would be written')
+    smoother = None
+    if args.smooth:
+        if not args.track:
+            raise ValueError('--smooth needs --track: the filter follows '
+                             'each track over the frames')
+        smoother = PoseSmoother(args.smooth_min_cutoff, args.smooth_beta,
+                                args.smooth_d_cutoff)
     source = open_source(spec)
     if detector is None:
         detector = build_detector(args)
@@ -159,7 +192,8 @@ def run(args: argparse.Namespace,
         detector,
         nms=nms,
         det_interval=args.det_interval if video else 1,
-        tracking=args.track and video)
+        tracking=args.track and video,
+        smoothing=smoother if video else False)
     outputs = _outputs(args, source)
     json_out = JsonOutput(args.json) if args.json else None
     if json_out is not None:

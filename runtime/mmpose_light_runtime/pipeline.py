@@ -14,6 +14,7 @@ import numpy as np
 
 from .detectors import as_detector
 from .nms import matrix_oks_nms
+from .smoothing import PoseSmoother
 from .sources import Frame, FrameSource, open_source
 from .structures import PoseResult
 from .tracker import PoseTracker, bboxes_from_poses
@@ -46,14 +47,15 @@ class PosePipeline:
     For each frame: person boxes (from ``detector`` every ``det_interval``
     frames, and in between from the previous frame's poses), all crops
     through the pose network in one batch, Matrix-OKS-NMS over the poses,
-    then track ids.
+    then track ids, then each track's keypoints smoothed over time.
 
     Example:
         >>> from mmpose_light_runtime import (OnnxDetector, PosePipeline,
         ...                                   TopdownEstimator)
         >>> pipeline = PosePipeline(TopdownEstimator('pose.onnx'),
         ...                         OnnxDetector('rtmdet.onnx'),
-        ...                         det_interval=5, tracking=True)
+        ...                         det_interval=5, tracking=True,
+        ...                         smoothing=True)
         >>> for frame, result in pipeline.run('video.mp4'):
         ...     print(frame.index, result.track_ids)
 
@@ -71,6 +73,11 @@ class PosePipeline:
             before (a frame without poses runs the detector). Defaults to 1.
         tracking (bool | PoseTracker): Give poses track ids (``True`` for
             a :class:`PoseTracker` with its defaults). Defaults to False.
+        smoothing (bool | PoseSmoother): Smooth each track's keypoints
+            over time with a one-euro filter (``True`` for a
+            :class:`~mmpose_light_runtime.smoothing.PoseSmoother` with its
+            defaults); needs ``tracking``. Boxes carried to the next frame
+            and tracking use the unsmoothed poses. Defaults to False.
         box_kpt_thr (float): Keypoint score threshold of the boxes carried
             from poses. Defaults to 0.3.
     """
@@ -81,6 +88,7 @@ class PosePipeline:
                  nms: Optional[Mapping] = DEFAULT_NMS,
                  det_interval: int = 1,
                  tracking=False,
+                 smoothing=False,
                  box_kpt_thr: float = 0.3) -> None:
         if not isinstance(det_interval, int) or det_interval < 1:
             raise ValueError('`det_interval` should be a positive int, but '
@@ -94,6 +102,12 @@ class PosePipeline:
         if tracking is True:
             tracking = PoseTracker(sigmas=self.sigmas)
         self.tracker = tracking or None
+        if smoothing is True:
+            smoothing = PoseSmoother()
+        if smoothing and self.tracker is None:
+            raise ValueError('`smoothing` needs `tracking`: the filter '
+                             'follows each track over frames')
+        self.smoother = smoothing or None
         self.box_kpt_thr = box_kpt_thr
         self.reset()
 
@@ -109,6 +123,8 @@ class PosePipeline:
         self.previous = None
         if self.tracker is not None:
             self.tracker.reset()
+        if self.smoother is not None:
+            self.smoother.reset()
 
     def boxes(self, image: np.ndarray,
               image_id: Optional[int]) -> Tuple[np.ndarray, np.ndarray]:
@@ -137,17 +153,22 @@ class PosePipeline:
 
     def __call__(self,
                  image: np.ndarray,
-                 image_id: Optional[int] = None) -> PoseResult:
+                 image_id: Optional[int] = None,
+                 timestamp: Optional[float] = None) -> PoseResult:
         """The poses of the next frame.
 
         Args:
             image (np.ndarray): BGR image. Shape (H, W, 3).
             image_id (int, optional): The frame's image id, for detectors
                 that look boxes up by id. Defaults to None.
+            timestamp (float, optional): The frame's time in seconds, for
+                smoothing. Defaults to None: the smoother's ``fps`` after
+                the frame before.
 
         Returns:
             PoseResult: The kept poses, by descending score (track ids set
-            with tracking); empty when the frame has no person.
+            with tracking, keypoints smoothed with smoothing); empty when
+            the frame has no person.
         """
         bboxes, bbox_scores = self.boxes(image, image_id)
         self.last_num_boxes = len(bboxes)
@@ -157,6 +178,8 @@ class PosePipeline:
             self.tracker.update(result)
         self.previous = result
         self.frames_seen += 1
+        if self.smoother is not None:
+            result = self.smoother.update(result, timestamp)
         return result
 
     def run(self, source) -> Iterator[Tuple[Frame, PoseResult]]:
@@ -179,4 +202,4 @@ class PosePipeline:
         for frame in source:
             if source.kind in ('image', 'folder'):
                 self.reset()
-            yield frame, self(frame.image, frame.image_id)
+            yield frame, self(frame.image, frame.image_id, frame.timestamp)

@@ -1,7 +1,9 @@
 """Frames from an image, a folder of images, a video file or a camera."""
+import math
 import os
 import os.path as osp
 import re
+import time
 from typing import Iterator, List, NamedTuple, Optional, Union
 
 import cv2
@@ -21,11 +23,15 @@ class Frame(NamedTuple):
         image_id (int): The number in an image's file name (COCO names
             images by id), else the index.
         name (str): The image file, or ``'<video>#<index>'``.
+        timestamp (float, optional): Seconds from the start: a video
+            file's own time stamps, a camera's clock at capture; None for
+            images.
     """
     image: np.ndarray
     index: int
     image_id: int
     name: str
+    timestamp: Optional[float] = None
 
 
 def image_id_from_name(path: str, default: int) -> int:
@@ -67,18 +73,35 @@ class FrameSource:
                             image_id_from_name(path, index), path)
             return
         index = 0
+        start = time.monotonic()
+        last = -math.inf
         try:
             while True:
                 ok, image = self.capture.read()
                 if not ok:
                     break
-                yield Frame(image, index, index, f'{self.spec}#{index}')
+                last = self._timestamp(index, start, last)
+                yield Frame(image, index, index, f'{self.spec}#{index}',
+                            last)
                 index += 1
         finally:
             self.close()
         if index == 0:
             raise ValueError(f'no frame could be read from {self.kind} '
                              f'{self.spec!r}')
+
+    def _timestamp(self, index: int, start: float, last: float) -> float:
+        """The time of the frame just read, in seconds, after ``last``."""
+        if self.kind == 'camera':
+            now = time.monotonic() - start
+        else:
+            now = self.capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.
+        if math.isfinite(now) and now > last:
+            return now
+        # some containers and drivers repeat or lack stamps: step by the
+        # frame rate instead, so that time always moves forward
+        step = 1. / (self.fps or 30.)
+        return max(last + step, index * step)
 
     def close(self) -> None:
         """Release a video file or camera."""

@@ -1,0 +1,280 @@
+"""Temporal smoothing of tracked keypoints with the one-euro filter.
+
+The one-euro filter (Casiez, Roussel and Vogel, "1 Euro Filter: A Simple
+Speed-based Low-pass Filter for Noisy Input in Interactive Systems", CHI
+2012) is an exponential moving average whose cutoff frequency rises with
+the signal's speed: a keypoint at rest is smoothed hard (its jitter goes),
+a moving one lightly (it does not lag). :class:`OneEuroFilter` runs it on
+arrays of points; :class:`PoseSmoother` runs one filter per track and
+keypoint on the poses of :class:`~mmpose_light_runtime.PoseTracker`, with
+the frames' timestamps.
+"""
+import math
+from dataclasses import replace
+from typing import Dict, Optional, Tuple, Union
+
+import numpy as np
+
+from .structures import PoseResult
+
+__all__ = [
+    'OneEuroFilter', 'PoseSmoother', 'one_euro_step', 'DEFAULT_SMOOTHING'
+]
+
+#: The filter parameters of :class:`PoseSmoother` by default, chosen with
+#: ``tools/benchmarks/smoothing.py`` (see ``docs/smoothing.md``): the most
+#: jitter removed among the settings that keep the mean error at most the
+#: raw one from standing still up to a walk (one person height per
+#: second).
+DEFAULT_SMOOTHING = dict(min_cutoff=0.5, beta=12.0, d_cutoff=1.5)
+
+
+def _check_positive(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f'`{name}` should be a number, got {value!r}')
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f'`{name}` should be finite and > 0, got {value!r}')
+    return float(value)
+
+
+def _check_filter_args(min_cutoff, beta, d_cutoff) -> Tuple[float, ...]:
+    min_cutoff = _check_positive('min_cutoff', min_cutoff)
+    d_cutoff = _check_positive('d_cutoff', d_cutoff)
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)):
+        raise TypeError(f'`beta` should be a number, got {beta!r}')
+    if not (math.isfinite(beta) and beta >= 0):
+        raise ValueError(f'`beta` should be finite and >= 0, got {beta!r}')
+    return min_cutoff, float(beta), d_cutoff
+
+
+def _alpha(cutoff, dt: np.ndarray) -> np.ndarray:
+    """Smoothing factor of an exponential moving average whose cutoff
+    frequency is ``cutoff`` (Hz), at sampling interval ``dt`` (s)."""
+    tau = 1. / (2. * np.pi * cutoff)
+    return 1. / (1. + tau / dt)
+
+
+def one_euro_step(x: np.ndarray,
+                  x_prev: np.ndarray,
+                  dx_prev: np.ndarray,
+                  dt: Union[float, np.ndarray],
+                  min_cutoff: float,
+                  beta: float,
+                  d_cutoff: float,
+                  scale: Union[float, np.ndarray] = 1.
+                  ) -> Tuple[np.ndarray, np.ndarray]:
+    """One step of the one-euro filter on points.
+
+    The speed ``dx = (x - x_prev) / dt`` is low-passed at ``d_cutoff``;
+    the points are low-passed at ``min_cutoff + beta * |dx_hat| / scale``,
+    where ``|dx_hat|`` is the norm of a point's filtered velocity (one
+    cutoff for all coordinates of a point, whatever its direction).
+
+    Note:
+        - points: shape (..., D), D coordinates per point
+
+    Args:
+        x (np.ndarray): The new points. Shape (..., D).
+        x_prev (np.ndarray): The filtered points of the step before.
+            Shape (..., D).
+        dx_prev (np.ndarray): The filtered velocity of the step before, in
+            units per second. Shape (..., D).
+        dt (float | np.ndarray): Seconds since the step before, > 0;
+            broadcastable to (..., 1).
+        min_cutoff (float): Cutoff frequency at rest, in Hz.
+        beta (float): Cutoff increase per unit of speed (per ``scale`` per
+            second), in Hz.
+        d_cutoff (float): Cutoff frequency of the velocity, in Hz.
+        scale (float | np.ndarray): The unit of speed of ``beta``,
+            broadcastable to (..., 1). Defaults to 1.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: The filtered points and velocity,
+        shape (..., D) each.
+    """
+    dx = (x - x_prev) / dt
+    a_d = _alpha(d_cutoff, dt)
+    dx_hat = a_d * dx + (1. - a_d) * dx_prev
+    speed = np.linalg.norm(dx_hat, axis=-1, keepdims=True) / scale
+    a = _alpha(min_cutoff + beta * speed, dt)
+    return a * x + (1. - a) * x_prev, dx_hat
+
+
+class OneEuroFilter:
+    """The one-euro filter on an array of points of a fixed shape.
+
+    Example:
+        >>> f = OneEuroFilter(min_cutoff=1.0, beta=0.0)
+        >>> f(np.zeros((17, 2)), t=0.0)  # the first sample passes as is
+        >>> f(np.ones((17, 2)), t=0.1)   # then it is smoothed
+
+    Args:
+        min_cutoff (float): Cutoff frequency at rest, in Hz: lower smooths
+            more (and lags more). Defaults to 1.0.
+        beta (float): Cutoff increase per unit of speed, in Hz: higher
+            lags less when moving fast. Defaults to 0.0.
+        d_cutoff (float): Cutoff frequency of the speed estimate, in Hz.
+            Defaults to 1.0.
+    """
+
+    def __init__(self,
+                 min_cutoff: float = 1.0,
+                 beta: float = 0.0,
+                 d_cutoff: float = 1.0) -> None:
+        self.min_cutoff, self.beta, self.d_cutoff = _check_filter_args(
+            min_cutoff, beta, d_cutoff)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the past: the next sample passes unfiltered."""
+        self.t_prev: Optional[float] = None
+        self.x_prev: Optional[np.ndarray] = None
+        self.dx_prev: Optional[np.ndarray] = None
+
+    def __call__(self,
+                 x: np.ndarray,
+                 t: float,
+                 scale: Union[float, np.ndarray] = 1.) -> np.ndarray:
+        """Filter the next sample.
+
+        Args:
+            x (np.ndarray): Points. Shape (..., D), the same every call.
+            t (float): Its time in seconds, after the sample before.
+            scale (float | np.ndarray): The unit of speed of ``beta``
+                (:func:`one_euro_step`). Defaults to 1.
+
+        Returns:
+            np.ndarray: The filtered points, float64. Shape (..., D).
+        """
+        x = np.asarray(x, dtype=np.float64)
+        if self.x_prev is None:
+            self.x_prev, self.dx_prev = x.copy(), np.zeros_like(x)
+            self.t_prev = float(t)
+            return x.copy()
+        if x.shape != self.x_prev.shape:
+            raise ValueError(f'sample of shape {x.shape}, but the filter '
+                             f'holds shape {self.x_prev.shape}; reset() it '
+                             'first')
+        dt = float(t) - self.t_prev
+        if not dt > 0:
+            raise ValueError(f'time {t!r} should be after the previous '
+                             f'sample\'s {self.t_prev!r}')
+        self.x_prev, self.dx_prev = one_euro_step(
+            x, self.x_prev, self.dx_prev, dt, self.min_cutoff, self.beta,
+            self.d_cutoff, scale)
+        self.t_prev = float(t)
+        return self.x_prev.copy()
+
+
+class PoseSmoother:
+    """One-euro filter per track and keypoint over the frames of a video.
+
+    Each tracked pose's keypoints are filtered with the state of its track
+    (:func:`one_euro_step`), at the interval between the frames'
+    timestamps; the speed that raises the cutoff is measured in person
+    sizes per second (the square root of the pose's area), so the same
+    ``beta`` suits small and large people and any video resolution.
+
+    State is never carried over a gap: a track absent from a frame (ended,
+    or unseen there) is forgotten, and starts afresh if its id comes back,
+    since the person may have moved anywhere meanwhile; a keypoint scored
+    below ``kpt_thr`` passes as it is and its state is dropped, so that it
+    restarts from its next confident position. Untracked poses (track id
+    -1) pass as they are.
+
+    Example:
+        >>> tracker, smoother = PoseTracker(), PoseSmoother()
+        >>> for t, result in zip(timestamps, results):
+        ...     smoothed = smoother.update(tracker.update(result), t)
+
+    Args:
+        min_cutoff (float): Cutoff frequency at rest, in Hz: lower smooths
+            more. Defaults to ``DEFAULT_SMOOTHING['min_cutoff']``.
+        beta (float): Cutoff increase per person size per second of speed,
+            in Hz: higher lags less in fast motion. Defaults to
+            ``DEFAULT_SMOOTHING['beta']``.
+        d_cutoff (float): Cutoff frequency of the speed estimate, in Hz.
+            Defaults to ``DEFAULT_SMOOTHING['d_cutoff']``.
+        kpt_thr (float): Keypoints scored below this are not filtered.
+            Defaults to 0.2 (MMPose's rescoring threshold).
+        fps (float): Frame rate assumed for frames without a timestamp.
+            Defaults to 30.
+    """
+
+    def __init__(self,
+                 min_cutoff: float = DEFAULT_SMOOTHING['min_cutoff'],
+                 beta: float = DEFAULT_SMOOTHING['beta'],
+                 d_cutoff: float = DEFAULT_SMOOTHING['d_cutoff'],
+                 kpt_thr: float = 0.2,
+                 fps: float = 30.) -> None:
+        self.min_cutoff, self.beta, self.d_cutoff = _check_filter_args(
+            min_cutoff, beta, d_cutoff)
+        if isinstance(kpt_thr, bool) or not isinstance(
+                kpt_thr, (int, float)) or not math.isfinite(kpt_thr):
+            raise ValueError(f'`kpt_thr` should be a finite number, got '
+                             f'{kpt_thr!r}')
+        self.kpt_thr = float(kpt_thr)
+        self.fps = _check_positive('fps', fps)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every track (a new video)."""
+        self.t_prev: Optional[float] = None
+        # track id -> (filtered keypoints (K, 2), velocity (K, 2), whether
+        # each keypoint has a state (K, ))
+        self.states: Dict[int, Tuple[np.ndarray, np.ndarray,
+                                     np.ndarray]] = {}
+
+    def update(self,
+               result: PoseResult,
+               timestamp: Optional[float] = None) -> PoseResult:
+        """The next frame's poses with their keypoints smoothed.
+
+        Args:
+            result (PoseResult): The frame's poses, with track ids
+                (:meth:`PoseTracker.update`); left unchanged.
+            timestamp (float, optional): The frame's time in seconds, after
+                the frame before. Defaults to None: ``1 / fps`` after it.
+
+        Returns:
+            PoseResult: ``result``'s poses with new, smoothed ``keypoints``
+            (the other arrays are shared).
+        """
+        if timestamp is None:
+            timestamp = 0. if self.t_prev is None else \
+                self.t_prev + 1. / self.fps
+        timestamp = float(timestamp)
+        if not math.isfinite(timestamp):
+            raise ValueError(f'`timestamp` should be finite, got {timestamp}')
+        if self.t_prev is not None and not timestamp > self.t_prev:
+            raise ValueError(f'`timestamp` {timestamp} should be after the '
+                             f"previous frame's {self.t_prev}")
+        dt = None if self.t_prev is None else timestamp - self.t_prev
+        self.t_prev = timestamp
+
+        ids = np.asarray(result.track_ids)
+        if len(set(ids[ids >= 0].tolist())) != int((ids >= 0).sum()):
+            raise ValueError(f'track ids {ids.tolist()} repeat in a frame')
+        x = result.keypoints.astype(np.float64)
+        confident = result.keypoint_scores >= self.kpt_thr
+        # the rows whose tracks have a state from the frame before
+        rows = [i for i, track in enumerate(ids.tolist())
+                if track in self.states]
+        out = x.copy()
+        dx = np.zeros_like(x)
+        if rows and dt is not None:
+            x_prev, dx_prev, valid = (
+                np.stack(part) for part in zip(
+                    *(self.states[ids[i]] for i in rows)))
+            scale = np.sqrt(np.maximum(result.areas[rows], 1.))
+            smoothed, velocity = one_euro_step(
+                x[rows], x_prev, dx_prev, dt, self.min_cutoff, self.beta,
+                self.d_cutoff, scale[:, None, None])
+            use = valid & confident[rows]
+            out[rows] = np.where(use[..., None], smoothed, x[rows])
+            dx[rows] = np.where(use[..., None], velocity, 0.)
+        self.states = {
+            int(track): (out[i], dx[i], confident[i])
+            for i, track in enumerate(ids.tolist()) if track >= 0
+        }
+        return replace(result, keypoints=out.astype(result.keypoints.dtype))

@@ -1,0 +1,239 @@
+"""Measure the runtime's keypoint smoothing on trajectories with a known
+truth: jitter, error and the lag after a sudden jump, with and without the
+one-euro filter.
+
+Usage::
+
+    python tools/benchmarks/smoothing.py [--frames 90] [--fps 30]
+        [--noise 3] [--seeds 5] [--speeds 0 0.25 0.5 1]
+        [--params MIN_CUTOFF,BETA,D_CUTOFF ...]
+
+The truth: every annotated pose of the bundled sample
+(``data/sample/coco/test_coco.json``, its visible keypoints), moved along a
+path of ``--frames`` frames at ``--fps``: a horizontal swing and a
+smaller vertical one, over 3 seconds, whose peak speed is each of
+``--speeds`` person heights per second (0: standing still; 1: a walk
+across the picture), and at two thirds of the frames a sudden step of a
+third of the person's height to the right. The motion is rigid (no
+limb moves on its own) and each person is a track of its own (the tracker
+is not measured here). The observations add gaussian noise of ``--noise``
+pixels to each coordinate, seeded; every row filters the same
+observations, through :class:`~mmpose_light_runtime.PoseSmoother`.
+
+Columns, over the visible keypoints of every person and seed:
+
+- jitter: mean magnitude of the frame-to-frame acceleration
+  ``|x[t+1] - 2 x[t] + x[t-1]|`` in pixels, over the frames whose
+  difference does not straddle the step (the truth's own is in its row);
+- error: mean distance to the truth in pixels, over all frames;
+- lag: frames after the step until a frame's mean error is back within
+  1.25 times the raw observations' mean error (0 for the raw ones;
+  ``never``: not before the last frame), averaged over the seeds.
+
+Everything is numpy and ``mmpose_light_runtime``: no model runs, so the
+figures do not depend on the CPU.
+"""
+import argparse
+import json
+import os.path as osp
+import sys
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.join(ROOT, 'runtime'))
+
+from mmpose_light_runtime import (DEFAULT_SMOOTHING,  # noqa: E402
+                                  PoseResult, PoseSmoother)
+from mmpose_light_runtime.preprocess import pose_areas  # noqa: E402
+
+ANNOTATIONS = osp.join(ROOT, 'data', 'sample', 'coco', 'test_coco.json')
+PERIOD = 3.  # seconds of one swing of the path
+STEP_AT = 2 / 3  # where the sudden step is, as a fraction of the frames
+STEP = 1 / 3  # its size, in person heights
+SETTLED = 1.25  # error within this factor of the raw one: settled
+ALTERNATIVES = ('1,0,1', '1,1,1', '0.5,3,1.5', '0.5,30,1.5')
+
+
+def load_poses(path: str = ANNOTATIONS
+               ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The annotated poses that have visible keypoints.
+
+    Returns:
+        tuple: keypoints (P, K, 2), visible (P, K) bool, boxes (P, 4) as
+        (x1, y1, x2, y2).
+    """
+    with open(path) as f:
+        coco = json.load(f)
+    anns = [ann for ann in coco['annotations'] if ann['num_keypoints'] > 0]
+    kpts = np.array([ann['keypoints'] for ann in anns],
+                    dtype=np.float64).reshape(len(anns), -1, 3)
+    boxes = np.array([ann['bbox'] for ann in anns], dtype=np.float64)
+    boxes[:, 2:] += boxes[:, :2]
+    return kpts[..., :2], kpts[..., 2] > 0, boxes
+
+
+def trajectory(num_frames: int, fps: float, heights: np.ndarray,
+               speed: float) -> Tuple[np.ndarray, int]:
+    """Offsets of each person per frame along the path, and the step's
+    frame.
+
+    Returns:
+        tuple: offsets (T, P, 2) in pixels, and the first frame after the
+        step.
+    """
+    t = np.arange(num_frames) / fps
+    phase = 2 * np.pi * t / PERIOD
+    # a swing of amplitude A has a peak speed of 2 pi A / PERIOD
+    swing = speed * PERIOD / (2 * np.pi)
+    path = np.stack([np.sin(phase), 0.2 * np.sin(2 * phase)], -1) * swing
+    step_at = int(round(num_frames * STEP_AT))
+    path[step_at:, 0] += STEP
+    return path[:, None, :] * heights[None, :, None], step_at
+
+
+def smooth(observed: np.ndarray, boxes: np.ndarray, fps: float,
+           params: Optional[Dict[str, float]]) -> np.ndarray:
+    """Run the frames through a :class:`PoseSmoother`, one track per
+    person, all keypoints confident; None: the raw observations."""
+    if params is None:
+        return observed
+    smoother = PoseSmoother(**params)
+    num_people, num_kpts = observed.shape[1:3]
+    out = np.empty_like(observed)
+    for i, (kpts, frame_boxes) in enumerate(zip(observed, boxes)):
+        result = PoseResult(
+            keypoints=kpts.astype(np.float32),
+            keypoint_scores=np.ones((num_people, num_kpts), np.float32),
+            bboxes=frame_boxes.astype(np.float32),
+            bbox_scores=np.ones(num_people, np.float32),
+            scores=np.ones(num_people, np.float32),
+            areas=pose_areas(frame_boxes, (192, 256)).astype(np.float32),
+            track_ids=np.arange(num_people))
+        out[i] = smoother.update(result, i / fps).keypoints
+    return out
+
+
+def measure(poses: np.ndarray, truth: np.ndarray, visible: np.ndarray,
+            step_at: int, settled: float) -> Dict[str, float]:
+    """Jitter, error and lag of (T, P, K, 2) poses against the truth."""
+    accel = np.linalg.norm(poses[2:] - 2 * poses[1:-1] + poses[:-2], axis=-1)
+    centre = np.arange(1, len(poses) - 1)
+    calm = (centre + 1 < step_at) | (centre - 1 >= step_at)
+    error = np.linalg.norm(poses - truth, axis=-1)
+    frame_error = error[:, visible].mean(axis=1)
+    after = np.nonzero(frame_error[step_at:] <= settled)[0]
+    return dict(
+        jitter=float(accel[calm][:, visible].mean()),
+        error=float(error[:, visible].mean()),
+        lag=float(after[0]) if len(after) else float('nan'))
+
+
+def parse_params(text: str) -> Dict[str, float]:
+    """``'MIN_CUTOFF,BETA,D_CUTOFF'`` to the smoother's arguments."""
+    values = text.split(',')
+    if len(values) != 3:
+        raise ValueError(f'--params {text!r} should be MIN_CUTOFF,BETA,'
+                         'D_CUTOFF, e.g. 1,1,1')
+    return dict(zip(('min_cutoff', 'beta', 'd_cutoff'),
+                    (float(v) for v in values)))
+
+
+def run(num_frames: int, fps: float, noise: float, seeds: int, speed: float,
+        param_sets: Sequence[Dict[str, float]]) -> List[Dict]:
+    """The rows of the table: truth, raw, then each parameter set, each
+    averaged over the seeds."""
+    kpts, visible, boxes = load_poses()
+    heights = boxes[:, 3] - boxes[:, 1]
+    offsets, step_at = trajectory(num_frames, fps, heights, speed)
+    truth = kpts[None] + offsets[:, :, None, :]
+    moved_boxes = boxes[None] + np.tile(offsets, 2)
+    candidates = [('truth', None), ('raw', None)] + [
+        (','.join(f'{v:g}' for v in p.values()), p) for p in param_sets
+    ]
+    sums = {name: dict(jitter=0., error=0., lag=0.) for name, _ in candidates}
+    for seed in range(seeds):
+        rng = np.random.default_rng(seed)
+        observed = truth + rng.normal(0, noise, truth.shape)
+        raw = measure(observed, truth, visible, step_at, 0.)
+        settled = SETTLED * raw['error']
+        for name, params in candidates:
+            poses = truth if name == 'truth' else smooth(
+                observed, moved_boxes, fps, params)
+            for key, value in measure(poses, truth, visible, step_at,
+                                      settled).items():
+                sums[name][key] += value / seeds
+    raw = sums['raw']
+    rows = []
+    for name, params in candidates:
+        row = dict(name=name, speed=speed, **sums[name])
+        row['jitter_ratio'] = raw['jitter'] / row['jitter'] if row[
+            'jitter'] > 0 else float('inf')
+        row['error_ratio'] = row['error'] / raw['error']
+        rows.append(row)
+    return rows
+
+
+def print_table(rows: List[Dict], stream=sys.stdout) -> None:
+    """A markdown table of the rows."""
+    header = ('speed h/s', 'smoothing (min_cutoff,beta,d_cutoff)',
+              'jitter px', 'raw / jitter', 'error px', 'error / raw',
+              'lag frames')
+    stream.write('| ' + ' | '.join(header) + ' |\n')
+    stream.write('|' + '|'.join('---' for _ in header) + '|\n')
+    for row in rows:
+        cells = (f'{row["speed"]:g}', row['name'], f'{row["jitter"]:.2f}',
+                 f'{row["jitter_ratio"]:.2f}', f'{row["error"]:.2f}',
+                 f'{row["error_ratio"]:.2f}',
+                 'never' if np.isnan(row['lag']) else f'{row["lag"]:.1f}')
+        stream.write('| ' + ' | '.join(cells) + ' |\n')
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument(
+        '--frames', type=int, default=90, help='frames (default: 90)')
+    parser.add_argument(
+        '--fps', type=float, default=30., help='frame rate (default: 30)')
+    parser.add_argument(
+        '--noise',
+        type=float,
+        default=3.,
+        help='keypoint noise, pixels per coordinate (default: 3)')
+    parser.add_argument(
+        '--seeds', type=int, default=5, help='noise seeds (default: 5)')
+    parser.add_argument(
+        '--speeds',
+        type=float,
+        nargs='+',
+        default=(0., 0.25, 0.5, 1.),
+        help='peak speeds of the path, person heights per second '
+        '(default: 0 0.25 0.5 1)')
+    default = ','.join(f'{v:g}' for v in DEFAULT_SMOOTHING.values())
+    parser.add_argument(
+        '--params',
+        nargs='+',
+        default=(default, ) + ALTERNATIVES,
+        help='MIN_CUTOFF,BETA,D_CUTOFF sets; the first is the default one '
+        f'(default: {default} and {" ".join(ALTERNATIVES)})')
+    args = parser.parse_args(argv)
+    if args.frames < 10 or args.seeds < 1:
+        parser.error('--frames should be >= 10 and --seeds >= 1')
+    try:
+        param_sets = [parse_params(text) for text in args.params]
+        rows = [
+            row for speed in args.speeds for row in run(
+                args.frames, args.fps, args.noise, args.seeds, speed,
+                param_sets)
+        ]
+    except ValueError as error:
+        parser.error(str(error))
+    print(f'{args.frames} frames at {args.fps:g} fps, noise '
+          f'{args.noise:g} px, {args.seeds} seed(s), step at frame '
+          f'{int(round(args.frames * STEP_AT))}')
+    print_table(rows)
+
+
+if __name__ == '__main__':
+    main()
