@@ -6,8 +6,9 @@ A detector is called on each frame that needs boxes as
 
 - :class:`WholeFrame`: the whole frame is one person box.
 - :class:`DetectionFile`: boxes of a COCO-format detection results file.
-- :class:`OnnxDetector`: a person detector exported to ONNX in MMDeploy's
-  end-to-end format (outputs ``dets`` (1, N, 5) and ``labels`` (1, N)).
+- :class:`OnnxDetector`: a person detector exported to ONNX by
+  ``tools/export_detector.py``, or in MMDeploy's end-to-end format (outputs
+  ``dets`` (1, N, 5) and ``labels`` (1, N)).
 - :class:`CallableDetector`: any function ``fn(image) -> boxes``.
 """
 import json
@@ -19,11 +20,12 @@ import cv2
 import numpy as np
 
 from .backends import create_backend
+from .meta import DETECTOR_META_KEY, META_KEY, parse_detector_meta
 from .preprocess import check_bboxes
 
 __all__ = [
     'PersonDetector', 'WholeFrame', 'DetectionFile', 'OnnxDetector',
-    'CallableDetector', 'as_detector'
+    'CallableDetector', 'as_detector', 'box_nms'
 ]
 
 Boxes = Tuple[np.ndarray, np.ndarray]
@@ -117,70 +119,200 @@ class DetectionFile(PersonDetector):
             f'{self.det_file!r} (image id {image_id})')
 
 
-class OnnxDetector(PersonDetector):
-    """A person detector in MMDeploy's end-to-end ONNX format.
+def box_nms(boxes: np.ndarray,
+            scores: np.ndarray,
+            iou_thr: float,
+            max_num: int = -1) -> np.ndarray:
+    """Greedy NMS of one class of boxes, as MMCV's ``nms`` op does it.
 
-    The frame is resized to fit ``input_size`` keeping its aspect ratio,
-    padded at the bottom and right with ``pad_value``, and normalised; the
-    model returns ``dets`` (1, N, 5) as (x1, y1, x2, y2, score) in the
-    resized frame's pixels, and ``labels`` (1, N). The defaults are those of
-    MMDetection's RTMDet and YOLOX-style person detectors as MMDeploy
-    exports them.
+    Boxes are visited from the highest score down; a box is dropped when
+    its IoU (no +1 pixel offset) with a kept box exceeds ``iou_thr``.
+
+    Args:
+        boxes (np.ndarray): (x1, y1, x2, y2). Shape (N, 4).
+        scores (np.ndarray): Shape (N, ).
+        iou_thr (float): Drop boxes overlapping a kept one by more.
+        max_num (int): Keep at most this many; -1 for all.
+            Defaults to -1.
+
+    Returns:
+        np.ndarray: Indices of the kept boxes, by descending score.
+        Shape (K, ).
+    """
+    order = np.argsort(-scores, kind='stable')
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    keep = []
+    while order.size and len(keep) != max_num:
+        first, rest = order[0], order[1:]
+        keep.append(first)
+        low = np.maximum(boxes[first, :2], boxes[rest, :2])
+        high = np.minimum(boxes[first, 2:], boxes[rest, 2:])
+        inter = np.prod(np.clip(high - low, 0, None), axis=1)
+        with np.errstate(divide='ignore', invalid='ignore'):
+            iou = inter / (areas[first] + areas[rest] - inter)
+        # a NaN IoU (two empty boxes) suppresses nothing, as in MMCV
+        order = rest[~(iou > iou_thr)]
+    return np.asarray(keep, dtype=np.int64)
+
+
+class _FromFile:
+    """The default of a setting that an exported detector file carries."""
+
+    def __repr__(self) -> str:
+        return '<from the file>'
+
+
+_FROM_FILE = _FromFile()
+
+# The settings of MMDeploy's end-to-end files, which carry none: those of
+# MMDetection's RTMDet (BGR, ImageNet mean and std, letterbox padded with
+# 114), which YOLOX-style person detectors share but for normalisation.
+_MMDEPLOY_PREPROCESS = dict(
+    mean=(103.53, 116.28, 123.675),
+    std=(57.375, 57.12, 58.395),
+    to_rgb=False,
+    pad_value=114.)
+_MMDEPLOY_SCORE_THR = 0.3
+
+
+class OnnxDetector(PersonDetector):
+    """A person detector exported to ONNX.
+
+    Two formats are read:
+
+    - ``tools/export_detector.py``'s (``mmpose_light.deploy``): the file
+      carries :data:`~mmpose_light_runtime.meta.DETECTOR_META_KEY` metadata
+      (input size, normalisation, channel order, score threshold, NMS
+      settings); the network returns the decoded ``boxes`` (1, P, 4) and
+      person ``scores`` (1, P) of its P priors, and the score threshold,
+      pre-NMS top-k, NMS and the cap on boxes run here, in numpy, as
+      MMDetection's ``predict`` does them.
+    - MMDeploy's end-to-end format (also rtmlib's model zoo): outputs
+      ``dets`` (1, N, 5) as (x1, y1, x2, y2, score) after NMS and
+      ``labels`` (1, N), no settings in the file; the defaults below are
+      those of MMDetection's RTMDet as MMDeploy exports it.
+
+    The frame is resized to fit ``input_size`` keeping its aspect ratio
+    (MMCV's ``imrescale`` rule), padded at the bottom and right with
+    ``pad_value`` and normalised; boxes are scaled back per axis, as
+    MMDetection does, clipped to the frame, and empty ones dropped.
 
     Args:
         model (str): The ONNX file.
-        score_thr (float): Keep boxes scored at least this.
-            Defaults to 0.3.
-        person_label (int): The label of a person. Defaults to 0 (COCO).
+        score_thr (float, optional): Keep boxes scored at least this.
+            Defaults to None: the file's threshold, 0.3 for MMDeploy files.
+        person_label (int): The label of a person in an MMDeploy file.
+            Defaults to 0 (COCO). Exported files hold persons only.
         input_size (tuple[int, int], optional): Input (w, h); defaults to
-            the model's static input size, else (640, 640).
+            the file's, else the model's static input size, else
+            (640, 640).
         mean (Sequence[float], optional): Per-channel mean, in the order
-            fed to the network. Defaults to RTMDet's BGR mean
-            ``(103.53, 116.28, 123.675)``; None for no normalisation.
-        std (Sequence[float], optional): Per-channel std. Defaults to
-            ``(57.375, 57.12, 58.395)``.
-        to_rgb (bool): Feed RGB instead of BGR. Defaults to False.
-        pad_value (float): Padding value. Defaults to 114.
+            fed to the network; None for no normalisation. Defaults to the
+            file's, RTMDet's BGR mean ``(103.53, 116.28, 123.675)`` for
+            MMDeploy files.
+        std (Sequence[float], optional): Per-channel std. Defaults to the
+            file's, ``(57.375, 57.12, 58.395)`` for MMDeploy files.
+        to_rgb (bool, optional): Feed RGB instead of BGR. Defaults to the
+            file's, False for MMDeploy files.
+        pad_value (float, optional): Padding value. Defaults to the
+            file's, 114 for MMDeploy files.
         backend (str): Inference engine. Defaults to ``'onnxruntime'``.
         num_threads (int, optional): Intra-op threads. Defaults to None.
+
+    Attributes:
+        format (str): ``'mmpose_light'`` or ``'mmdeploy'``.
+        postprocess_cfg (dict): For exported files, the box
+            post-processing settings (``score_thr``, ``nms_pre``,
+            ``iou_thr``, ``max_per_img``, ``min_bbox_size``); None for
+            MMDeploy files.
+
+    Raises:
+        ValueError: If the file is neither format (a pose model, or a
+            detector without our metadata and without MMDeploy's outputs).
     """
 
     def __init__(self,
                  model: str,
-                 score_thr: float = 0.3,
+                 score_thr: Optional[float] = None,
                  person_label: int = 0,
                  input_size: Optional[Tuple[int, int]] = None,
-                 mean: Optional[Sequence[float]] = (103.53, 116.28, 123.675),
-                 std: Optional[Sequence[float]] = (57.375, 57.12, 58.395),
-                 to_rgb: bool = False,
-                 pad_value: float = 114.,
+                 mean: Optional[Sequence[float]] = _FROM_FILE,
+                 std: Optional[Sequence[float]] = _FROM_FILE,
+                 to_rgb: Optional[bool] = None,
+                 pad_value: Optional[float] = None,
                  backend: str = 'onnxruntime',
                  num_threads: Optional[int] = None) -> None:
         self.backend = create_backend(backend, model, num_threads)
         self.model = str(model)
-        if not {'dets', 'labels'} <= set(self.backend.output_names):
+        metadata = self.backend.metadata
+        outputs = self.backend.output_names
+        self.postprocess_cfg = None
+        if DETECTOR_META_KEY in metadata:
+            self.format = 'mmpose_light'
+            meta = parse_detector_meta(metadata, self.model)
+            missing = set(meta['output_names']) - set(outputs)
+            if missing:
+                raise ValueError(
+                    f'{self.model!r} lacks the outputs {sorted(missing)} '
+                    f'that its metadata names; it has {outputs}')
+            self.output_names = list(meta['output_names'])
+            settings = dict(meta['preprocess'])
+            self.postprocess_cfg = dict(meta['postprocess'])
+            default_thr = self.postprocess_cfg['score_thr']
+            file_size = meta['input_size']
+        elif {'dets', 'labels'} <= set(outputs):
+            self.format = 'mmdeploy'
+            self.output_names = ['dets', 'labels']
+            settings = dict(_MMDEPLOY_PREPROCESS)
+            default_thr = _MMDEPLOY_SCORE_THR
+            file_size = None
+        elif META_KEY in metadata:
             raise ValueError(
-                f'{self.model!r} has outputs {self.backend.output_names}; a '
-                "detector in MMDeploy's end-to-end format has 'dets' "
-                "(1, N, 5) and 'labels' (1, N)")
+                f'{self.model!r} is a pose model (it has {META_KEY!r} '
+                'metadata), not a person detector: give it as the pose '
+                'model')
+        else:
+            raise ValueError(
+                f'{self.model!r} is not a person detector the runtime '
+                f'reads: it has no {DETECTOR_META_KEY!r} metadata (export '
+                'it with tools/export_detector.py) and its outputs '
+                f"{outputs} are not MMDeploy's end-to-end 'dets' (1, N, 5) "
+                "and 'labels' (1, N)")
+        if input_size is None:
+            input_size = file_size
         if input_size is None:
             height, width = self.backend.input_shape[2:]
             static = isinstance(height, int) and isinstance(width, int)
             input_size = (width, height) if static else (640, 640)
         self.input_size = tuple(int(v) for v in input_size)
-        self.score_thr = score_thr
+        self.score_thr = default_thr if score_thr is None else score_thr
         self.person_label = person_label
-        self.mean = None if mean is None else np.asarray(mean, np.float32)
-        self.std = None if std is None else np.asarray(std, np.float32)
-        self.to_rgb = to_rgb
-        self.pad_value = pad_value
+        if mean is not _FROM_FILE:
+            settings['mean'] = mean
+        if std is not _FROM_FILE:
+            settings['std'] = std
+        for key, value in (('to_rgb', to_rgb), ('pad_value', pad_value)):
+            if value is not None:
+                settings[key] = value
+        self.mean = None if settings['mean'] is None else np.asarray(
+            settings['mean'], np.float32)
+        self.std = None if settings['std'] is None else np.asarray(
+            settings['std'], np.float32)
+        self.to_rgb = bool(settings['to_rgb'])
+        self.pad_value = float(settings['pad_value'])
 
-    def preprocess(self, image: np.ndarray) -> Tuple[np.ndarray, float]:
-        """The network input (1, 3, h, w) and the resize ratio."""
+    def preprocess(self, image: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """The network input (1, 3, h, w) and the resize factors (x, y).
+
+        The image is scaled by ``min(w / W, h / H)`` to
+        ``int(W * ratio + 0.5)`` x ``int(H * ratio + 0.5)`` (MMCV's
+        ``imrescale``); the factors are the sizes' ratios per axis, by
+        which MMDetection scales boxes back.
+        """
         width, height = self.input_size
         ratio = min(width / image.shape[1], height / image.shape[0])
-        size = (max(1, round(image.shape[1] * ratio)),
-                max(1, round(image.shape[0] * ratio)))
+        size = (max(1, int(image.shape[1] * ratio + 0.5)),
+                max(1, int(image.shape[0] * ratio + 0.5)))
         padded = np.full((height, width, 3), self.pad_value, np.float32)
         padded[:size[1], :size[0]] = cv2.resize(
             image, size, interpolation=cv2.INTER_LINEAR)
@@ -188,13 +320,10 @@ class OnnxDetector(PersonDetector):
             padded = padded[..., ::-1]
         if self.mean is not None:
             padded = (padded - self.mean) / self.std
-        return np.ascontiguousarray(padded.transpose(2, 0, 1)[None]), ratio
+        scale = np.array([size[0] / image.shape[1], size[1] / image.shape[0]])
+        return np.ascontiguousarray(padded.transpose(2, 0, 1)[None]), scale
 
-    def __call__(self, image: np.ndarray,
-                 image_id: Optional[int] = None) -> Boxes:
-        inputs, ratio = self.preprocess(image)
-        outputs = dict(zip(self.backend.output_names,
-                           self.backend.run(inputs)))
+    def _mmdeploy_dets(self, outputs: dict) -> Tuple[np.ndarray, np.ndarray]:
         dets, labels = outputs['dets'], outputs['labels']
         if dets.ndim != 3 or dets.shape[0] != 1 or dets.shape[2] != 5 \
                 or labels.shape != dets.shape[:2]:
@@ -203,8 +332,50 @@ class OnnxDetector(PersonDetector):
                 f'{labels.shape}; expected (1, N, 5) and (1, N)')
         dets, labels = dets[0], labels[0]
         keep = (labels == self.person_label) & (dets[:, 4] >= self.score_thr)
-        dets = dets[keep].astype(np.float64)
-        dets[:, :4] /= ratio
+        return dets[keep, :4].astype(np.float64), dets[keep, 4]
+
+    def _exported_dets(self, outputs: dict,
+                       scale: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        boxes_name, scores_name = self.output_names
+        boxes, scores = outputs[boxes_name], outputs[scores_name]
+        if boxes.ndim != 3 or boxes.shape[0] != 1 or boxes.shape[2] != 4 \
+                or scores.shape != boxes.shape[:2]:
+            raise ValueError(
+                f'{self.model!r} returned {boxes_name} {boxes.shape} and '
+                f'{scores_name} {scores.shape}; expected (1, P, 4) and '
+                '(1, P)')
+        cfg = self.postprocess_cfg
+        boxes, scores = boxes[0], scores[0]
+        keep = np.flatnonzero(scores >= self.score_thr)
+        # MMDetection keeps the best nms_pre candidates before NMS
+        keep = keep[np.argsort(-scores[keep], kind='stable')]
+        if cfg['nms_pre'] is not None and cfg['nms_pre'] >= 0:
+            keep = keep[:cfg['nms_pre']]
+        # MMDetection scales boxes back to the frame before NMS
+        boxes = boxes[keep].astype(np.float64) / np.tile(scale, 2)
+        scores = scores[keep]
+        if cfg['min_bbox_size'] is not None and cfg['min_bbox_size'] >= 0:
+            wide = (boxes[:, 2] - boxes[:, 0] > cfg['min_bbox_size']) & (
+                boxes[:, 3] - boxes[:, 1] > cfg['min_bbox_size'])
+            boxes, scores = boxes[wide], scores[wide]
+        if cfg['iou_thr'] is not None:
+            max_num = cfg['max_per_img']
+            keep = box_nms(boxes, scores, cfg['iou_thr'],
+                           -1 if max_num is None else max_num)
+            boxes, scores = boxes[keep], scores[keep]
+        return boxes, scores
+
+    def __call__(self, image: np.ndarray,
+                 image_id: Optional[int] = None) -> Boxes:
+        inputs, scale = self.preprocess(image)
+        outputs = dict(zip(self.backend.output_names,
+                           self.backend.run(inputs)))
+        if self.format == 'mmdeploy':
+            boxes, scores = self._mmdeploy_dets(outputs)
+            boxes /= np.tile(scale, 2)
+        else:
+            boxes, scores = self._exported_dets(outputs, scale)
+        dets = np.concatenate([boxes, scores[:, None]], axis=1)
         height, width = image.shape[:2]
         # boxes are clipped to the frame; empty ones are dropped
         dets[:, 0:4:2] = dets[:, 0:4:2].clip(0, width)
