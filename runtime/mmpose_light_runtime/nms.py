@@ -4,54 +4,38 @@ Matrix-OKS-NMS is MatrixNMS from `SOLOv2: Dynamic and Fast Instance
 Segmentation <https://arxiv.org/abs/2003.10152>`_, with the Object Keypoint
 Similarity (OKS) of two poses in place of the IoU of two masks, as in the
 "parallel pose NMS" of MobilePoseNet. Every pose is decayed at once from the
-pairwise OKS matrix:
+pairwise OKS of the poses sorted by score:
 
-1. sort the poses by score and keep the strict upper triangle of their OKS
-   matrix (row ``i`` scored above column ``j``);
-2. compensation ``c_i = max_k OKS(k, i)`` over the poses ``k`` above ``i``:
+1. compensation ``c_i = max_k OKS(k, i)`` over the poses ``k`` above ``i``:
    how much ``i`` is itself suppressed;
-3. decay ``d_j = min(1, min_i f(OKS(i, j)) / f(c_i))`` over the poses ``i``
+2. decay ``d_j = min(1, min_i f(OKS(i, j)) / f(c_i))`` over the poses ``i``
    above ``j``, with ``f(x) = exp(-sigma * x ** 2)`` (gaussian) or
    ``1 - x`` (linear);
-4. new score ``s_j * d_j``, then a score threshold and top-k.
+3. new score ``s_j * d_j``, then a score threshold and top-k.
 
-:func:`greedy_oks_nms` keeps exactly the poses of MMPose's ``oks_nms`` (a
-pose is removed when its OKS with a kept, better scored pose exceeds
-``thr``), from the same OKS matrix.
+:func:`greedy_oks_nms` keeps exactly the poses of MMPose's ``oks_nms``, from
+the same pairwise OKS. OKS is the one of MMPose's ``oks_iou``: the mean over
+keypoints of ``exp(-d ** 2 / (2 * (2 * sigma_k) ** 2 * (a_i + a_j) / 2))``,
+optionally over the keypoints visible (score above ``vis_thr``) in both
+poses only.
 
-OKS is the one of MMPose's ``oks_iou``: the mean over keypoints of
-``exp(-d ** 2 / (2 * (2 * sigma_k) ** 2 * (a_i + a_j) / 2))``, optionally over
-the keypoints visible (score above ``vis_thr``) in both poses only.
-
-How it stays fast with few poses and with many:
-
-- one call costs few numpy operations: the pairs of the upper triangle are
-  visited in chunks of a few hundred kB (whole, for a few poses), and a
-  chunk's decay is taken as soon as its OKS is known, since the
-  compensation of a pose needs only the pairs above it; so memory is
-  O(chunk + N), and the gaussian takes one ``exp`` per pose;
-- each OKS exponent is clamped at :data:`MIN_EXPONENT` (-50,
-  ``exp(-50) < 2e-22``): libm's float64 ``exp`` is 2-3 times slower for
-  arguments near its underflow limit, and a term that small changes no
-  decayed score (``f`` of such an OKS is 1 to the last bit);
-- above :data:`DENSE_MAX_POSES` poses, the pairs whose keypoint boxes are
-  too far apart for any term to exceed ``exp(MIN_EXPONENT)`` are skipped
-  before any OKS is computed (for :func:`greedy_oks_nms`: too far apart to
-  exceed ``thr``). The results are the same bit for bit.
-
-This module needs numpy only; :mod:`mmpose_light.evaluation` runs the same
-functions on numpy input and has a torch version for tensors.
+Speed: each OKS exponent is clamped at :data:`MIN_EXPONENT`, since libm's
+``exp`` is 2-3 times slower near its underflow limit and ``exp(-50) < 2e-22``
+changes no decayed score; and above :data:`DENSE_MAX_POSES` poses,
+:func:`_near_pairs` drops the pairs too far apart for any OKS term to count
+before any OKS is computed (same results bit for bit). Nothing here needs
+more than numpy.
 """
 import functools
 import math
 from numbers import Real
-from typing import Iterator, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
 __all__ = [
-    'COCO_SIGMAS', 'DENSE_MAX_POSES', 'MIN_EXPONENT', 'pairwise_oks',
-    'matrix_oks_nms', 'greedy_oks_nms'
+    'COCO_SIGMAS', 'DENSE_MAX_POSES', 'MIN_EXPONENT', 'check_nms_options',
+    'pairwise_oks', 'matrix_oks_nms', 'greedy_oks_nms'
 ]
 
 # COCO keypoint sigmas, the default of MMPose's ``oks_iou``.
@@ -60,41 +44,88 @@ COCO_SIGMAS = np.array([
     .87, .89, .89
 ]) / 10.0
 
-#: Up to this many poses the OKS upper triangle is computed whole; above,
-#: pairs whose every OKS term is negligible are skipped first.
+#: OKS exponents are clamped here (see the module docstring).
+MIN_EXPONENT = -50.0
+
+#: Up to this many poses every pair is computed: testing which pairs are far
+#: apart costs more than it saves.
 DENSE_MAX_POSES = 64
 
 # The area regulariser of ``oks_iou`` (``np.spacing(1)``).
 _EPS = float(np.spacing(1))
 
-#: OKS exponents are clamped here (see the module docstring).
-MIN_EXPONENT = -50.0
-
-# An OKS at most this large counts as 0 where it is compared with a
-# threshold: all of its terms may have been clamped.
-_NEGLIGIBLE_OKS = 2 * math.exp(MIN_EXPONENT)
-
-# (pair, keypoint) elements of a chunk of pairs: 2 ** 15 float64 is 256 kB
+# (pair, keypoint) elements per chunk of pairs: 2 ** 15 float64 is 256 kB
 # per temporary, which stays in a core's L2 cache.
-_BLOCK_ELEMENTS = 2**15
-
-# (row, column) pairs of a block of the test that skips far pairs.
-_PAIR_TEST_ELEMENTS = 2**18
+_CHUNK_ELEMENTS = 2**15
 
 
-def _check_shape(name: str, value: np.ndarray, shape: Tuple[int, ...]) -> None:
-    if value.shape != shape:
-        raise ValueError(f'`{name}` should have shape {shape}, '
-                         f'but got {value.shape}')
+def _check_topk(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(
+            value, (int, np.integer)) or (value < 1 and value != -1):
+        raise ValueError(f'`{name}` should be -1 or a positive int, '
+                         f'but got {value!r}')
 
 
-def _as_float(name: str, value, dtype) -> np.ndarray:
-    """``value`` as an array of ``dtype``; TypeError if it holds no
-    numbers."""
+def _check_vis_thr(name: str, vis_thr: Optional[float]) -> None:
+    if vis_thr is None:
+        return
+    if isinstance(vis_thr, bool) or not isinstance(vis_thr, Real):
+        raise TypeError(f'`{name}` should be a number or None, '
+                        f'but got {vis_thr!r}')
+    if math.isnan(vis_thr):
+        raise ValueError(f'`{name}` should not be NaN, but got {vis_thr}')
+
+
+def check_nms_options(kernel: str = 'gaussian',
+                      sigma: float = 2.0,
+                      score_thr: float = 0.0,
+                      pre_topk: int = -1,
+                      max_num: int = -1,
+                      vis_thr: Optional[float] = None,
+                      prefix: str = '') -> None:
+    """Validate the options of :func:`matrix_oks_nms` where they enter.
+
+    :func:`matrix_oks_nms` calls it on every call; a config that holds these
+    options (e.g. ``MatrixNMSCocoMetric``'s ``nms_*`` arguments) calls it
+    when it is built, so that a typo fails before any prediction is made.
+
+    Args:
+        kernel, sigma, score_thr, pre_topk, max_num, vis_thr: As in
+            :func:`matrix_oks_nms`.
+        prefix (str): Put before each option's name in the messages, e.g.
+            ``'nms_'``. Defaults to ``''``.
+
+    Raises:
+        ValueError: An unknown kernel, a gaussian ``sigma`` that is not a
+            positive finite number, a NaN ``score_thr`` or ``vis_thr``, or a
+            ``pre_topk`` / ``max_num`` that is neither -1 nor positive.
+        TypeError: A ``vis_thr`` that is not a number or None.
+    """
+    if kernel not in ('gaussian', 'linear'):
+        raise ValueError(f"`{prefix}kernel` should be 'gaussian' or "
+                         f"'linear', but got {kernel!r}")
+    if kernel == 'gaussian' and not (isinstance(sigma, Real) and sigma > 0
+                                     and math.isfinite(sigma)):
+        raise ValueError(f'`{prefix}sigma` should be a positive number, '
+                         f'but got {sigma!r}')
+    if not isinstance(score_thr, Real) or math.isnan(score_thr):
+        raise ValueError(f'`{prefix}score_thr` should be a number, '
+                         f'but got {score_thr!r}')
+    _check_topk(prefix + 'pre_topk', pre_topk)
+    _check_topk(prefix + 'max_num', max_num)
+    _check_vis_thr(prefix + 'vis_thr', vis_thr)
+
+
+def _as_floats(name: str, value, dtype: np.dtype,
+               shape: Tuple[int, ...]) -> np.ndarray:
+    """``value`` as an array of ``dtype`` and ``shape``, or a clear error."""
     array = np.asarray(value)
     if array.dtype.kind not in 'fiub':
         raise TypeError(f'`{name}` should be an array of numbers, but got '
                         f'{type(value).__name__} of dtype {array.dtype}')
+    if array.shape != shape:
+        raise ValueError(f'`{name}` should have shape {shape}, '
+                         f'but got {array.shape}')
     return array.astype(dtype, copy=False)
 
 
@@ -109,223 +140,162 @@ def _check_finite(name: str, value: np.ndarray) -> None:
                      f'{flat[pose][bad[pose]][0]}')
 
 
-def _float_dtype(array: np.ndarray) -> np.dtype:
-    """float32 and float64 are kept, anything else computes in float64."""
-    if array.dtype == np.float32 or array.dtype == np.float64:
-        return array.dtype
-    return np.dtype(np.float64)
-
-
-def _check_vis_thr(vis_thr: Optional[float]) -> None:
-    if vis_thr is None:
-        return
-    if isinstance(vis_thr, bool) or not isinstance(vis_thr, Real):
-        raise TypeError('`vis_thr` should be a number or None, '
-                        f'but got {vis_thr!r}')
-    if math.isnan(vis_thr):
-        raise ValueError(f'`vis_thr` should not be NaN, but got {vis_thr}')
-
-
-def _prepare(keypoints, keypoint_scores, areas, sigmas,
-             vis_thr: Optional[float], scores=None):
-    """Validate the inputs of the functions below; return them as arrays of
-    one float dtype and the visible mask (or None).
-
-    Raises ValueError on a wrong shape, a NaN or inf in the keypoints, pose
-    scores or areas (or in the keypoint scores when ``vis_thr`` reads them),
-    a negative area, or sigmas that are not positive.
-    """
+def _prepare(keypoints, areas, sigmas, keypoint_scores, vis_thr,
+             scores=None) -> tuple:
+    """Check the poses of a public function; return ``(keypoints, areas,
+    sigmas, scores, visible)`` in one float dtype (float32 or float64, as
+    the keypoints), ``scores`` and ``visible`` (the keypoints above
+    ``vis_thr``) None when not given."""
     if not isinstance(keypoints, np.ndarray):
         raise TypeError('`keypoints` should be a numpy array, '
                         f'but got {type(keypoints).__name__}')
-    _check_vis_thr(vis_thr)
     if (keypoints.ndim != 3 or keypoints.shape[-1] != 2
             or keypoints.shape[1] == 0):
         raise ValueError('`keypoints` should have shape (N, K, 2), K > 0, '
                          f'but got {keypoints.shape}')
-    dtype = _float_dtype(keypoints)
-    kpts = _as_float('keypoints', keypoints, dtype)
-    num, num_keypoints = kpts.shape[:2]
-    pose_areas = _as_float('areas', areas, dtype)
-    _check_shape('areas', pose_areas, (num, ))
+    num, num_keypoints = keypoints.shape[:2]
+    dtype = keypoints.dtype if keypoints.dtype in (np.float32,
+                                                   np.float64) else np.float64
+    kpts = _as_floats('keypoints', keypoints, dtype, keypoints.shape)
+    areas = _as_floats('areas', areas, dtype, (num, ))
     if sigmas is None:
         if num_keypoints != len(COCO_SIGMAS):
             raise ValueError('`sigmas` are required for K != 17 keypoints, '
                              f'but got K = {num_keypoints}')
-        sigma_scale = _coco_sigma_scale(dtype)
+        sigmas = COCO_SIGMAS.astype(dtype, copy=False)
     else:
-        sigma_scale = _sigma_scale(_as_float('sigmas', sigmas, dtype),
-                                   num_keypoints)
-    pose_scores = None
+        sigmas = _as_floats('sigmas', sigmas, dtype, (num_keypoints, ))
+        if not (np.minimum.reduce(sigmas) > 0
+                and np.maximum.reduce(sigmas) < np.inf):
+            raise ValueError('`sigmas` should be positive and finite, '
+                             f'but got {sigmas.tolist()}')
     if scores is not None:
-        pose_scores = _as_float('scores', scores, dtype)
-        _check_shape('scores', pose_scores, (num, ))
-    kpt_scores = None
+        scores = _as_floats('scores', scores, dtype, (num, ))
     if keypoint_scores is not None:
-        kpt_scores = _as_float('keypoint_scores', keypoint_scores, dtype)
-        _check_shape('keypoint_scores', kpt_scores, (num, num_keypoints))
+        keypoint_scores = _as_floats('keypoint_scores', keypoint_scores,
+                                     dtype, (num, num_keypoints))
     # one sum and one product find a NaN or inf; the checks then say where
-    total = float(np.add.reduce(kpts, axis=None))
-    if pose_scores is not None:
-        total += float(pose_areas @ pose_scores)
-    else:
-        total += float(np.add.reduce(pose_areas))
+    total = np.add.reduce(kpts, axis=None) + (
+        areas @ scores if scores is not None else np.add.reduce(areas))
     if not math.isfinite(total):
         _check_finite('keypoints', kpts)
-        _check_finite('areas', pose_areas)
-        if pose_scores is not None:
-            _check_finite('scores', pose_scores)
-    if num and np.minimum.reduce(pose_areas) < 0:
-        pose = int(np.flatnonzero(pose_areas < 0)[0])
+        _check_finite('areas', areas)
+        if scores is not None:
+            _check_finite('scores', scores)
+    if num and np.minimum.reduce(areas) < 0:
+        pose = int(np.flatnonzero(areas < 0)[0])
         raise ValueError('`areas` should not be negative, but pose '
-                         f'{pose} has {pose_areas[pose]}')
+                         f'{pose} has {areas[pose]}')
     visible = None
     if vis_thr is not None:
-        if kpt_scores is None:
+        if keypoint_scores is None:
             raise ValueError('`keypoint_scores` are required when `vis_thr` '
                              f'is given (vis_thr={vis_thr})')
-        _check_finite('keypoint_scores', kpt_scores)
-        visible = kpt_scores > vis_thr
-    return kpts, kpt_scores, pose_scores, pose_areas, sigma_scale, visible
+        _check_finite('keypoint_scores', keypoint_scores)
+        visible = keypoint_scores > vis_thr
+    return kpts, areas, sigmas, scores, visible
 
 
-def _sigma_scale(sigmas: np.ndarray,
-                 num_keypoints: int) -> Tuple[np.ndarray, float]:
-    """Checked sigmas as ``1 / (sqrt(2) * 2 * sigma_k)``, shape (K, ), the
-    factor of the scaled coordinates, and their largest sigma."""
-    _check_shape('sigmas', sigmas, (num_keypoints, ))
-    if not (np.minimum.reduce(sigmas) > 0
-            and np.maximum.reduce(sigmas) < np.inf):
-        raise ValueError('`sigmas` should be positive and finite, '
-                         f'but got {sigmas.tolist()}')
-    scale = 1 / (math.sqrt(8) * sigmas)
-    scale.flags.writeable = False
-    return scale, float(np.maximum.reduce(sigmas))
+def _near_pairs(keypoints: np.ndarray, areas: np.ndarray,
+                sigmas: np.ndarray,
+                min_exponent: float) -> Tuple[np.ndarray, np.ndarray]:
+    """The pairs ``(i, j > i)`` whose OKS terms may exceed
+    ``exp(min_exponent)``: all of them up to :data:`DENSE_MAX_POSES` poses,
+    above only those whose keypoint boxes are near.
 
+    A term is at most ``exp(min_exponent)`` when ``d_k ** 2 >=
+    -min_exponent * 4 * sigma_k ** 2 * (a_i + a_j + 2 eps)``, which holds
+    for every k when the keypoint boxes of i and j are ``R_i + R_j`` apart
+    along x or y, with ``R_i = sqrt(-min_exponent * 4 * sigma_max ** 2 *
+    (a_i + eps))``. The OKS of a dropped pair is then ``exp(min_exponent)``
+    (or 0 with ``vis_thr``), which no caller can tell from skipping it.
 
-@functools.lru_cache(maxsize=None)
-def _coco_sigma_scale(dtype: np.dtype) -> Tuple[np.ndarray, float]:
-    return _sigma_scale(COCO_SIGMAS.astype(dtype), len(COCO_SIGMAS))
-
-
-class _SortedPoses:
-    """Poses in a fixed order, for the OKS of their pairs.
-
-    The coordinates are divided by ``sqrt(2) * 2 * sigma_k`` and stored as
-    (N, 2, K), x then y, so that the squared distance of two keypoints
-    times ``2 / (a_i + a_j + 2 eps)`` is the OKS exponent.
-
-    Args:
-        keypoints (np.ndarray): Shape (N, K, 2).
-        areas (np.ndarray): Shape (N, ).
-        sigma_scale (tuple): ``1 / (sqrt(2) * 2 * sigma_k)``, shape (K, ),
-            and the largest sigma, from :func:`_sigma_scale`.
-        visible (np.ndarray, optional): Keypoints counted in the mean, or
-            None for all. Shape (N, K).
+    Returns:
+        tuple: Row and column indices, by row then column. Shape (P, ).
     """
-
-    def __init__(self, keypoints: np.ndarray, areas: np.ndarray,
-                 sigma_scale: Tuple[np.ndarray, float],
-                 visible: Optional[np.ndarray]) -> None:
-        self.keypoints = keypoints
-        self.scaled = np.multiply(keypoints.transpose(0, 2, 1),
-                                  sigma_scale[0],
-                                  order='C')
-        self.sigma_max = sigma_scale[1]
-        self.areas = areas
-        # a_i + eps, so that a pair's a_i + a_j + 2 eps is one addition
-        self.areas_eps = areas + _EPS
-        self.visible = visible
-
-    def __len__(self) -> int:
-        return len(self.areas)
-
-    def oks(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """OKS of the poses ``rows[p]`` and ``cols[p]``. Shape (P, ).
-
-        Each exponent is clamped at :data:`MIN_EXPONENT`.
-        """
-        scaled, areas_eps = self.scaled, self.areas_eps
-        diff = scaled.take(rows, axis=0)
-        diff -= scaled.take(cols, axis=0)
-        np.square(diff, out=diff)
-        exponent = np.add(diff[:, 0], diff[:, 1])
-        # -1 / ((a_i + a_j) / 2 + eps)
-        scale = areas_eps.take(rows)
-        scale += areas_eps.take(cols)
-        np.divide(-2, scale, out=scale)
-        exponent *= scale[:, None]
-        np.maximum(exponent, MIN_EXPONENT, out=exponent)
-        sim = np.exp(exponent, out=exponent)
-        if self.visible is None:
-            total = np.add.reduce(sim, axis=1)
-            total /= sim.shape[1]
-            return total
-        both = self.visible.take(rows, axis=0)
-        both &= self.visible.take(cols, axis=0)
-        count = np.add.reduce(both, axis=1)
-        sim *= both
-        total = np.add.reduce(sim, axis=1)
-        return np.where(count > 0, total / np.maximum(count, 1),
-                        0).astype(sim.dtype, copy=False)
-
-    def upper_pairs(
-        self,
-        min_exponent: float = MIN_EXPONENT
-    ) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
-        """The pairs (i, j > i) of the upper triangle whose OKS may exceed
-        ``exp(min_exponent)``, by row then column, in chunks of a few
-        hundred kB of temporaries.
-
-        Up to :data:`DENSE_MAX_POSES` poses these are all the pairs. Above,
-        a pair is skipped when no OKS term can exceed ``exp(min_exponent)``,
-        i.e. when ``d_k ** 2 >= -min_exponent * 4 * sigma_k ** 2 * (a_i +
-        a_j + 2 eps)`` for every k; this holds when the keypoint boxes of i
-        and j are ``R_i + R_j`` apart along x or y, with ``R_i =
-        sqrt(-min_exponent * 4 * sigma_max ** 2 * (a_i + eps))``.
-
-        Args:
-            min_exponent (float): Pairs with every OKS exponent at most
-                this may be skipped. Defaults to :data:`MIN_EXPONENT`.
-
-        Yields:
-            tuple: Row and column indices of a chunk of pairs.
-        """
-        num = len(self)
-        chunk = max(1, _BLOCK_ELEMENTS // self.scaled.shape[2])
-        if num <= DENSE_MAX_POSES:
-            rows, cols = _triu_indices(num)
-            for start in range(0, len(rows), chunk):
-                yield rows[start:start + chunk], cols[start:start + chunk]
-            return
-        radius = np.sqrt(-min_exponent * 4 * self.sigma_max**2 *
-                         (self.areas + _EPS))[:, None]
-        lo = self.keypoints.min(axis=1) - radius
-        hi = self.keypoints.max(axis=1) + radius
-        step = max(1, _PAIR_TEST_ELEMENTS // num)
-        for start in range(0, num, step):
-            stop = min(start + step, num)
-            near = ((lo[start:stop, None, 0] < hi[None, start:, 0])
-                    & (lo[None, start:, 0] < hi[start:stop, None, 0])
-                    & (lo[start:stop, None, 1] < hi[None, start:, 1])
-                    & (lo[None, start:, 1] < hi[start:stop, None, 1]))
-            # strict upper triangle: column start + c > row start + r
-            near &= (np.arange(num - start)[None] >
-                     np.arange(stop - start)[:, None])
-            rows, cols = np.nonzero(near)
-            rows += start
-            cols += start
-            for first in range(0, len(rows), chunk):
-                yield rows[first:first + chunk], cols[first:first + chunk]
+    num = len(keypoints)
+    if num <= DENSE_MAX_POSES:
+        return _triu_indices(num)
+    sigma_max = float(np.maximum.reduce(sigmas))
+    radius = np.sqrt(-min_exponent * 4 * sigma_max**2 * (areas + _EPS))
+    low = keypoints.min(axis=1) - radius[:, None]
+    high = keypoints.max(axis=1) + radius[:, None]
+    near = low[:, None, 0] < high[None, :, 0]
+    near &= low[None, :, 0] < high[:, None, 0]
+    near &= low[:, None, 1] < high[None, :, 1]
+    near &= low[None, :, 1] < high[:, None, 1]
+    return np.nonzero(np.triu(near, 1))
 
 
 @functools.lru_cache(maxsize=DENSE_MAX_POSES + 1)
 def _triu_indices(num: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Row and column indices of the strict upper triangle, read-only."""
+    """``np.triu_indices(num, 1)``, read-only: building them takes longer
+    than the rest of the NMS of a few poses."""
     rows, cols = np.triu_indices(num, 1)
-    rows.flags.writeable = False
-    cols.flags.writeable = False
+    rows.flags.writeable = cols.flags.writeable = False
     return rows, cols
+
+
+def _pair_oks(scaled: np.ndarray, areas: np.ndarray,
+              visible: Optional[np.ndarray], rows: np.ndarray,
+              cols: np.ndarray) -> np.ndarray:
+    """OKS of the poses ``rows[p]`` and ``cols[p]``, each exponent clamped
+    at :data:`MIN_EXPONENT`, in chunks whose temporaries stay in cache.
+
+    Args:
+        scaled (np.ndarray): Keypoints over ``sqrt(2) * 2 * sigma_k``, x
+            then y, so that a squared distance times ``2 / (a_i + a_j + 2
+            eps)`` is the exponent. Shape (N, 2, K).
+        areas (np.ndarray): Pose areas. Shape (N, ).
+        visible (np.ndarray, optional): Keypoints counted in the mean, or
+            None for all. Shape (N, K).
+        rows (np.ndarray): First pose of each pair. Shape (P, ).
+        cols (np.ndarray): Second pose of each pair. Shape (P, ).
+
+    Returns:
+        np.ndarray: Shape (P, ).
+    """
+    step = _CHUNK_ELEMENTS // scaled.shape[2]
+    if len(rows) > step:
+        return np.concatenate([
+            _pair_oks(scaled, areas, visible, rows[start:start + step],
+                      cols[start:start + step])
+            for start in range(0, len(rows), step)
+        ])
+    diff = scaled.take(rows, axis=0)
+    diff -= scaled.take(cols, axis=0)
+    diff *= diff
+    exponent = np.add(diff[:, 0], diff[:, 1])
+    # -1 / ((a_i + a_j) / 2 + eps)
+    scale = areas.take(rows) + areas.take(cols)
+    scale += 2 * _EPS
+    exponent *= np.divide(-2, scale, out=scale)[:, None]
+    np.maximum(exponent, MIN_EXPONENT, out=exponent)
+    terms = np.exp(exponent, out=exponent)
+    if visible is None:
+        oks = np.add.reduce(terms, axis=1)
+        oks /= terms.shape[1]
+        return oks
+    both = visible.take(rows, axis=0)
+    both &= visible.take(cols, axis=0)
+    terms *= both
+    # no keypoint visible in both: the sum is 0, so is the OKS
+    count = np.add.reduce(both, axis=1, dtype=terms.dtype)
+    return np.add.reduce(terms, axis=1) / np.maximum(count, 1, out=count)
+
+
+def _sorted_pair_oks(keypoints: np.ndarray, areas: np.ndarray,
+                     sigmas: np.ndarray, visible: Optional[np.ndarray],
+                     order: np.ndarray, min_exponent: float = MIN_EXPONENT
+                     ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rows, cols, oks)`` of the pairs ``(i, j > i)`` of the poses in
+    ``order`` that :func:`_near_pairs` keeps; indices into ``order``."""
+    keypoints, areas = keypoints.take(order, axis=0), areas.take(order)
+    rows, cols = _near_pairs(keypoints, areas, sigmas, min_exponent)
+    scaled = keypoints.transpose(0, 2, 1) / (math.sqrt(8) * sigmas)
+    oks = _pair_oks(scaled, areas, None if visible is None else
+                    visible.take(order, axis=0), rows, cols)
+    return rows, cols, oks
 
 
 def pairwise_oks(keypoints: np.ndarray,
@@ -352,82 +322,13 @@ def pairwise_oks(keypoints: np.ndarray,
     Returns:
         np.ndarray: Symmetric OKS matrix. Shape (N, N).
     """
-    kpts, _, _, pose_areas, sigma_scale, visible = _prepare(
-        keypoints, keypoint_scores, areas, sigmas, vis_thr)
-    poses = _SortedPoses(kpts, pose_areas, sigma_scale, visible)
-    num, num_keypoints = kpts.shape[:2]
-    matrix = np.empty((num, num), dtype=kpts.dtype)
-    step = max(1, _BLOCK_ELEMENTS // max(num * num_keypoints, 1))
-    cols = np.arange(num)
-    for start in range(0, num, step):
-        stop = min(start + step, num)
-        rows = np.repeat(np.arange(start, stop), num)
-        matrix[start:stop] = poses.oks(rows, np.tile(cols, stop - start)
-                                       ).reshape(stop - start, num)
-    return matrix
-
-
-def _check_topk(name: str, value) -> None:
-    if not isinstance(value, (int, np.integer)) or isinstance(
-            value, bool) or (value < 1 and value != -1):
-        raise ValueError(f'`{name}` should be -1 or a positive int, '
-                         f'but got {value!r}')
-
-
-def _check_options(kernel: str, sigma: float, score_thr: float,
-                   pre_topk: int, max_num: int) -> None:
-    """Validate the options of :func:`matrix_oks_nms` (and of its torch
-    twin in ``mmpose_light``)."""
-    if kernel not in ('gaussian', 'linear'):
-        raise ValueError("`kernel` should be 'gaussian' or 'linear', "
-                         f'but got {kernel!r}')
-    if kernel == 'gaussian' and not (isinstance(sigma, Real) and sigma > 0
-                                     and math.isfinite(sigma)):
-        raise ValueError(
-            f'`sigma` should be a positive number, but got {sigma!r}')
-    if not isinstance(score_thr, Real) or math.isnan(score_thr):
-        raise ValueError(
-            f'`score_thr` should be a number, but got {score_thr!r}')
-    _check_topk('pre_topk', pre_topk)
-    _check_topk('max_num', max_num)
-
-
-def _decay(poses: _SortedPoses, kernel: str, sigma: float) -> np.ndarray:
-    """Decay coefficients ``d_j`` of poses sorted by descending score.
-
-    A chunk of pairs is finished as soon as its OKS is known: the
-    compensation of pose i needs the pairs (k, i), k < i, which come before
-    any pair of row i. ``min_i exp(-sigma * t_i) = exp(-sigma * max_i
-    t_i)`` for the gaussian, so one ``exp`` per pose. Pairs that are not
-    visited (skipped, or OKS 0) give ``f(0) / f(c_i) >= 1`` and cannot
-    lower a decay below 1.
-    """
-    num = len(poses)
-    comp = np.zeros(num, dtype=poses.scaled.dtype)
-    # gaussian: max(0, max_i OKS(i, j)^2 - c_i^2); linear: the decay itself
-    worst = np.zeros(num, dtype=comp.dtype) if kernel == 'gaussian' \
-        else np.ones(num, dtype=comp.dtype)
-    for rows, cols in poses.upper_pairs():
-        oks = poses.oks(rows, cols)
-        np.maximum.at(comp, cols, oks)
-        comp_rows = comp.take(rows)
-        if kernel == 'gaussian':
-            oks *= oks
-            comp_rows *= comp_rows
-            oks -= comp_rows
-            np.maximum.at(worst, cols, oks)
-            continue
-        # f(c_i) = 0 (a duplicate of a pose above) suppresses nothing
-        live = comp_rows < 1
-        if not live.all():
-            oks, comp_rows, cols = oks[live], comp_rows[live], cols[live]
-        ratio = np.subtract(1, oks, out=oks)
-        ratio /= np.subtract(1, comp_rows, out=comp_rows)
-        np.minimum.at(worst, cols, ratio)
-    if kernel == 'gaussian':
-        worst *= -sigma
-        np.exp(worst, out=worst)
-    return worst
+    _check_vis_thr('vis_thr', vis_thr)
+    kpts, areas, sigmas, _, visible = _prepare(keypoints, areas, sigmas,
+                                               keypoint_scores, vis_thr)
+    num = len(kpts)
+    rows, cols = np.divmod(np.arange(num * num), max(num, 1))
+    scaled = kpts.transpose(0, 2, 1) / (math.sqrt(8) * sigmas)
+    return _pair_oks(scaled, areas, visible, rows, cols).reshape(num, num)
 
 
 def matrix_oks_nms(keypoints: np.ndarray,
@@ -464,8 +365,10 @@ def matrix_oks_nms(keypoints: np.ndarray,
             ``vis_thr``. Shape (N, K).
         scores (np.ndarray): Pose scores, e.g. the box score times the mean
             keypoint score as ``CocoMetric`` rescores. Shape (N, ).
-        areas (np.ndarray): Pose areas; a pair's OKS uses their mean, see
-            ``pose_areas`` for the ones ``CocoMetric`` uses. Shape (N, ).
+        areas (np.ndarray): Pose areas; a pair's OKS uses their mean
+            (``CocoMetric`` uses ``prod(bbox_scales)``, which
+            :func:`mmpose_light_runtime.pose_areas` computes from boxes).
+            Shape (N, ).
         sigmas (np.ndarray, optional): Per-keypoint labelling uncertainty.
             Shape (K, ). Defaults to ``None``: the COCO sigmas (K must be
             17).
@@ -491,28 +394,40 @@ def matrix_oks_nms(keypoints: np.ndarray,
           of the input's float dtype (float64 for other dtypes).
           Shape (N, ).
     """
-    _check_options(kernel, sigma, score_thr, pre_topk, max_num)
+    check_nms_options(kernel, sigma, score_thr, pre_topk, max_num, vis_thr)
     if keypoint_scores is None:
         raise TypeError('`keypoint_scores` should be an array, but got None')
-    kpts, _, pose_scores, pose_areas, sigma_scale, visible = _prepare(
-        keypoints, keypoint_scores, areas, sigmas, vis_thr, scores)
-
-    order = np.argsort(-pose_scores, kind='stable')
+    kpts, areas, sigmas, scores, visible = _prepare(keypoints, areas, sigmas,
+                                                    keypoint_scores, vis_thr,
+                                                    scores)
+    num = len(scores)
+    order = np.argsort(-scores, kind='stable')
     if pre_topk > 0:
         order = order[:pre_topk]
-    poses = _SortedPoses(kpts.take(order, axis=0),
-                         pose_areas.take(order), sigma_scale,
-                         None if visible is None else visible[order])
-    sorted_decayed = pose_scores.take(order)
-    sorted_decayed *= _decay(poses, kernel, sigma)
+    rows, cols, oks = _sorted_pair_oks(kpts, areas, sigmas, visible, order)
+    compensation = np.zeros(len(order), dtype=oks.dtype)
+    np.maximum.at(compensation, cols, oks)
+    compensation = compensation.take(rows)
+    # pairs left out (far apart) would give f(0) / f(c_i) >= 1: no decay
+    if kernel == 'gaussian':
+        # min_i exp(-sigma t_i) = exp(-sigma max_i t_i): one exp per pose
+        worst = np.zeros(len(order), dtype=oks.dtype)
+        np.maximum.at(worst, cols, oks * oks - compensation * compensation)
+        decay = np.exp(-sigma * worst)
+    else:
+        # f(c_i) = 0 (a duplicate of a pose above) suppresses nothing
+        ratio = np.divide(1 - oks, 1 - compensation,
+                          out=np.full_like(oks, np.inf),
+                          where=compensation < 1)
+        decay = np.ones(len(order), dtype=oks.dtype)
+        np.minimum.at(decay, cols, ratio)
 
-    decayed_scores = np.zeros(len(pose_scores), dtype=pose_scores.dtype)
+    sorted_decayed = scores.take(order) * decay
+    decayed_scores = np.zeros(num, dtype=scores.dtype)
     decayed_scores[order] = sorted_decayed
-    # stable: equal decayed scores keep the original rank
+    # stable: equal decayed scores keep the input order
     rank = np.argsort(-sorted_decayed, kind='stable')
-    keep = order.take(rank)
-    if len(rank) and np.minimum.reduce(sorted_decayed) < score_thr:
-        keep = keep[sorted_decayed.take(rank) >= score_thr]
+    keep = order.take(rank)[sorted_decayed.take(rank) >= score_thr]
     if max_num > 0:
         keep = keep[:max_num]
     return keep.astype(np.int64, copy=False), decayed_scores
@@ -536,6 +451,11 @@ def greedy_oks_nms(keypoints: np.ndarray,
     on all poses at once (as in Cluster-NMS, Zheng et al., 2020), which
     takes as many rounds as the longest chain of overlaps.
 
+    This is user API beside :func:`matrix_oks_nms` for removing poses
+    rather than decaying their scores, with results identical to stock
+    MMPose's; ``mmpose_light.evaluation.matrix_oks_nms_db`` runs it on
+    ``oks_nms``'s arguments.
+
     Args:
         keypoints (np.ndarray): Keypoint coordinates. Shape (N, K, 2).
         scores (np.ndarray): Pose scores. Shape (N, ).
@@ -555,32 +475,27 @@ def greedy_oks_nms(keypoints: np.ndarray,
     """
     if isinstance(thr, bool) or not isinstance(thr, Real) or not 0 <= thr <= 1:
         raise ValueError(f'`thr` should be in [0, 1], but got {thr!r}')
-    kpts, _, pose_scores, pose_areas, sigma_scale, visible = _prepare(
-        keypoints, keypoint_scores, areas, sigmas, vis_thr, scores)
+    _check_vis_thr('vis_thr', vis_thr)
+    kpts, areas, sigmas, _, visible = _prepare(keypoints, areas, sigmas,
+                                               keypoint_scores, vis_thr,
+                                               scores)
     # oks_nms's order, from the scores as given (a cast may tie them)
     order = np.asarray(scores).argsort()[::-1]
-    poses = _SortedPoses(kpts.take(order, axis=0),
-                         pose_areas.take(order), sigma_scale,
-                         None if visible is None else visible[order])
-    # an OKS that small may be a skipped or clamped pair: it counts as 0
-    limit = max(np.float32(thr), np.float32(_NEGLIGIBLE_OKS))
     # a pair whose every term is at most thr (with a margin for rounding)
     # cannot exceed it
     min_exponent = MIN_EXPONENT if thr == 0 else max(
         MIN_EXPONENT,
         math.log(thr) * (1 + 1e-6))
-    rows, cols = [], []
-    for chunk_rows, chunk_cols in poses.upper_pairs(min_exponent):
-        over = poses.oks(chunk_rows, chunk_cols).astype(np.float32) > limit
-        rows.append(chunk_rows[over])
-        cols.append(chunk_cols[over])
+    rows, cols, oks = _sorted_pair_oks(kpts, areas, sigmas, visible, order,
+                                       min_exponent)
+    # an OKS of a clamped or left-out pair is at most 2 exp(MIN_EXPONENT)
+    limit = max(np.float32(thr), np.float32(2 * math.exp(MIN_EXPONENT)))
+    over = oks.astype(np.float32) > limit
+    rows, cols = rows[over], cols[over]
     kept = np.ones(len(order), dtype=bool)
-    if rows:
-        rows, cols = np.concatenate(rows), np.concatenate(cols)
-        while True:
-            suppressed = np.zeros(len(order), dtype=bool)
-            suppressed[cols[kept[rows]]] = True
-            if np.array_equal(~suppressed, kept):
-                break
-            kept = ~suppressed
-    return order[kept].astype(np.int64, copy=False)
+    while True:
+        suppressed = np.zeros(len(order), dtype=bool)
+        suppressed[cols[kept[rows]]] = True
+        if np.array_equal(~suppressed, kept):
+            return order[kept].astype(np.int64, copy=False)
+        kept = ~suppressed

@@ -1,7 +1,8 @@
 """The runtime's numpy pose NMS, without torch: Matrix-OKS-NMS and greedy
 OKS-NMS against plain-loop definitions, the dense and pruned paths, and
-the rules for edge cases. ``nms_cases`` is shared with the test of the
-torch version (tests/test_evaluation)."""
+the rules for edge cases. ``random_poses`` and ``pose_chains`` are shared
+with the tests against MMPose's ``oks_iou`` and ``oks_nms``
+(tests/test_evaluation)."""
 import math
 
 import numpy as np
@@ -179,24 +180,21 @@ def test_pruned_path_is_bitwise_the_dense_one(kernel, vis_thr, monkeypatch):
     np.testing.assert_array_equal(pruned[1], dense[1])
 
 
-def test_pruning_skips_far_pairs_only():
-    kpts, kpt_scores, scores, areas = random_poses(30, 5, spread=3000,
-                                                   seed=4)
-    poses = nms._SortedPoses(kpts, areas, nms._coco_sigma_scale(
-        np.dtype(np.float64)), None)
-    visited = set()
-    for rows, cols in poses.upper_pairs():
-        assert (rows < cols).all()
-        visited.update(zip(rows.tolist(), cols.tolist()))
+def test_near_pairs_drop_far_pairs_only():
+    kpts, _, _, areas = random_poses(30, 5, spread=3000, seed=4)
+    assert len(kpts) > nms.DENSE_MAX_POSES
+    rows, cols = nms._near_pairs(kpts, areas, COCO_SIGMAS, nms.MIN_EXPONENT)
+    kept = np.zeros((len(kpts), len(kpts)), dtype=bool)
+    kept[rows, cols] = True
+    upper = np.triu(np.ones_like(kept), 1)
+    assert not (kept & ~upper).any()
+    dropped = upper & ~kept
     full = pairwise_oks(kpts, areas)
-    rows, cols = np.triu_indices(len(kpts), 1)
-    skipped = np.array([(r, c) not in visited for r, c in zip(rows, cols)])
-    # most pairs of a 3000 px image are skipped, and all of them are far
-    assert 0.5 < skipped.mean() < 1
-    assert full[rows[skipped], cols[skipped]].max() <= 2 * math.exp(
-        nms.MIN_EXPONENT)
-    # copies of one person are never skipped
-    assert full[rows[~skipped], cols[~skipped]].max() > 0.5
+    # most pairs of a 3000 px image are dropped, and all of them are far
+    assert 0.5 < dropped.sum() / upper.sum() < 1
+    assert full[dropped].max() <= 2 * math.exp(nms.MIN_EXPONENT)
+    # copies of one person are never dropped
+    assert full[kept].max() > 0.5
 
 
 @pytest.mark.parametrize('vis_thr', [None, 0.3])
@@ -221,6 +219,9 @@ def test_float32_input_computes_in_float32():
     np.testing.assert_allclose(decayed, expected, rtol=1e-4, atol=1e-6)
     # the redundant copies are decayed far below the rest: same order
     np.testing.assert_array_equal(keep[:6], expected_keep[:6])
+    _, decayed = matrix_oks_nms(*(x.astype(np.float32) for x in arrays),
+                                vis_thr=0.3)
+    assert decayed.dtype == np.float32
 
 
 @pytest.mark.parametrize('kernel', KERNELS)
@@ -412,6 +413,25 @@ def test_bad_input():
     for thr in (1.5, -0.1, True, None):
         with pytest.raises(ValueError, match='thr'):
             greedy_oks_nms(kpts, scores, areas, thr)
+
+
+def test_check_nms_options_names_the_option():
+    nms.check_nms_options()
+    # sigma is the gaussian kernel's only
+    nms.check_nms_options('linear', sigma=0)
+    # a config's names, e.g. MatrixNMSCocoMetric's nms_* arguments
+    with pytest.raises(ValueError, match="`nms_kernel` should be 'gaussian' "
+                       "or 'linear', but got 'box'"):
+        nms.check_nms_options('box', prefix='nms_')
+    with pytest.raises(ValueError, match='`nms_sigma` should be a positive '
+                       'number, but got inf'):
+        nms.check_nms_options(sigma=math.inf, prefix='nms_')
+    with pytest.raises(ValueError, match='`nms_max_num` should be -1 or a '
+                       'positive int, but got True'):
+        nms.check_nms_options(max_num=True, prefix='nms_')
+    with pytest.raises(TypeError, match="`nms_vis_thr` should be a number or "
+                       "None, but got '0.2'"):
+        nms.check_nms_options(vis_thr='0.2', prefix='nms_')
 
 
 @pytest.mark.parametrize('thr', [0.5, 0.7, 0.9])

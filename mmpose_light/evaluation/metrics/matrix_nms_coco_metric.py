@@ -12,7 +12,7 @@ from module-level functions: there is no hook to plug another NMS into.
   de-duplication and, above all, the rescoring are CocoMetric's own code;
 - ``results2json``, the one place every prediction passes on its way to the
   result file that COCOeval reads, applies
-  :func:`~mmpose_light.evaluation.functional.matrix_oks_nms` per image and
+  :func:`~mmpose_light_runtime.nms.matrix_oks_nms` per image and
   writes the decayed scores of the kept poses.
 
 Every dataset that MMPose evaluates with ``CocoMetric`` (COCO, AIC,
@@ -33,7 +33,7 @@ import numpy as np
 from mmpose.evaluation.metrics import CocoMetric
 from mmpose.registry import METRICS
 
-from ..functional.matrix_oks_nms import matrix_oks_nms
+from mmpose_light_runtime.nms import check_nms_options, matrix_oks_nms
 
 __all__ = ['MatrixNMSCocoMetric']
 
@@ -82,16 +82,12 @@ class MatrixNMSCocoMetric(CocoMetric):
                  outfile_prefix: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
-        if nms_kernel not in ('gaussian', 'linear'):
-            raise ValueError("`nms_kernel` should be 'gaussian' or 'linear', "
-                             f'but got {nms_kernel!r}')
-        if not nms_sigma > 0:
-            raise ValueError(
-                f'`nms_sigma` should be positive, but got {nms_sigma}')
-        if nms_max_num != -1 and not (isinstance(nms_max_num, int)
-                                      and nms_max_num > 0):
-            raise ValueError('`nms_max_num` should be -1 or a positive int, '
-                             f'but got {nms_max_num!r}')
+        check_nms_options(nms_kernel,
+                          nms_sigma,
+                          nms_score_thr,
+                          max_num=nms_max_num,
+                          vis_thr=nms_vis_thr,
+                          prefix='nms_')
         self.matrix_nms = nms_mode == 'matrix_oks_nms'
         super().__init__(ann_file=ann_file,
                          use_area=use_area,
