@@ -18,7 +18,8 @@ enough apart to be skipped. What is timed is what users call:
 - greedy baseline: the fair one, in numpy on arrays: the OKS matrix at once
   (``oks_iou``'s formula, broadcast), then the greedy pass on the boolean
   matrix ``OKS > thr``;
-- ``matrix_oks_nms`` on numpy arrays (float64), and on float32 CPU tensors;
+- ``matrix_oks_nms`` on numpy arrays (float64), as the metrics and the
+  runtime call it;
 - ``matrix_oks_nms_db``: the exact ``oks_nms`` drop-in, on the dict list.
 
 The candidates of a row are timed interleaved, round by round, in this one
@@ -64,6 +65,7 @@ from mmpose_light.evaluation import (matrix_oks_nms,  # noqa: E402
                                      matrix_oks_nms_db)
 from mmpose_light.benchmarking import (compare_latency,  # noqa: E402
                                        markdown_table)
+from mmpose_light.benchmarking.report import cpu_name  # noqa: E402
 
 SAMPLE = osp.join(ROOT, 'data', 'sample', 'coco')
 SIGMAS = parse_pose_metainfo(CocoDataset.METAINFO)['sigmas']
@@ -134,18 +136,14 @@ def time_greedy_loops(candidates: Dict[str, Callable],
 
 
 def speed_table(canvas: float, title: str) -> Dict[int, Dict[str, float]]:
-    print(f'\n## Speed: {title} (CPU, torch threads '
-          f'{torch.get_num_threads()}, K = 17, OKS thr {NMS_THR}; median ms)'
-          '\n')
+    print(f'\n## Speed: {title} ({cpu_name()}, torch threads '
+          f'{torch.get_num_threads()}, numpy {np.__version__}; K = 17, OKS '
+          f'thr {NMS_THR}; median ms)\n')
     results = {}
     lines = []
     for num in SIZES:
         kpts, kpt_scores, scores, areas = pose_set(num, canvas)
         db = to_db(kpts, kpt_scores, scores, areas)
-        tensors = [
-            torch.from_numpy(a).float()
-            for a in (kpts, kpt_scores, scores, areas)
-        ]
         # rounds enough for a stable median of calls well under 1 ms
         rounds = 400 if num <= 50 else 100 if num <= 100 else 20
         fast = compare_latency(
@@ -154,8 +152,6 @@ def speed_table(canvas: float, title: str) -> Dict[int, Dict[str, float]]:
                 lambda: greedy_oks_nms_baseline(kpts, scores, areas, NMS_THR),
                 'matrix':
                 lambda: matrix_oks_nms(kpts, kpt_scores, scores, areas),
-                'tensor':
-                lambda: matrix_oks_nms(*tensors),
                 'db':
                 lambda: matrix_oks_nms_db(db, NMS_THR, SIGMAS),
             },
@@ -175,12 +171,10 @@ def speed_table(canvas: float, title: str) -> Dict[int, Dict[str, float]]:
         same = all(np.array_equal(kept[0], k) for k in kept[1:])
         lines.append([
             str(num), f"{t['oks_nms']:.3f}", f"{t['soft']:.3f}",
-            f"{t['baseline']:.3f}", f"{t['matrix']:.3f}",
-            f"{t['tensor']:.3f}", f"{t['db']:.3f}",
+            f"{t['baseline']:.3f}", f"{t['matrix']:.3f}", f"{t['db']:.3f}",
             f"{t['baseline'] / t['matrix']:.2f}x",
             f"{t['oks_nms'] / t['matrix']:.1f}x",
             f"{t['soft'] / t['matrix']:.1f}x",
-            f"{t['baseline'] / t['tensor']:.2f}x",
             f"{t['oks_nms'] / t['db']:.1f}x",
             f"{len(kept[0])} ({'same' if same else 'DIFFERENT'})"
         ])
@@ -188,9 +182,8 @@ def speed_table(canvas: float, title: str) -> Dict[int, Dict[str, float]]:
     print(
         markdown_table(
             ('N', 'oks_nms', 'soft_oks_nms', 'greedy baseline',
-             'matrix (numpy)', 'matrix (tensor f32)', 'drop-in _db',
-             'baseline / matrix', 'oks_nms / matrix', 'soft / matrix',
-             'baseline / tensor', 'oks_nms / drop-in',
+             'matrix (numpy)', 'drop-in _db', 'baseline / matrix',
+             'oks_nms / matrix', 'soft / matrix', 'oks_nms / drop-in',
              'kept: oks_nms, baseline, drop-in'), lines))
     return results
 
