@@ -4,7 +4,9 @@ A plain transposed convolution upsampling C to C' channels costs
 ``k * k * C * C'`` weights per output pixel. LPB spends its width in a
 depthwise transposed convolution instead, between two pointwise convolutions
 (the inverted-residual pattern of MobileNetV2/V3 turned into an upsampler),
-and re-weights the result with squeeze-and-excitation attention.
+and re-weights the result with channel attention, SENet's
+(`Squeeze-and-Excitation Networks <https://arxiv.org/abs/1709.01507>`_,
+sigmoid gate) as the paper states.
 
 LPB trains in that form and deploys in a sub-pixel form, as RepVGG blocks
 deploy fused. Every output pixel ``(2m + a, 2n + b)`` of a stride-2
@@ -15,11 +17,11 @@ are zero so that every phase pads its input alike. The deploy form computes
 the four phases with four depthwise convolutions at the input resolution,
 BatchNorm folded into every convolution, projects each phase, and keeps the
 phases side by side along the width through the attention (its global
-average over the four phases is the one over the upsampled map) until one
-interleave gives the upsampled layout. Inference engines run a depthwise
-transposed convolution one channel at a time, and a depthwise convolution
-with their fast kernels, so the deploy form is faster (see README.md,
-"INT8 and OpenVINO", for measurements).
+average over the four phases is the one over the upsampled map, and its gate
+acts per channel) until one interleave gives the upsampled layout. Inference
+engines run a depthwise transposed convolution one channel at a time, and a
+depthwise convolution with their fast kernels, so the deploy form is faster
+(see README.md, "INT8 and OpenVINO", for measurements).
 """
 import copy
 import warnings
@@ -32,9 +34,18 @@ from mmpose.models.backbones.utils import SELayer
 from mmpose.utils.typing import OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
-from .repvgg_block import _check_foldable_norm, _fuse_conv_norm
+from ..utils.conv_norm_fusion import check_foldable_norm, fuse_conv_norm
 
-__all__ = ['LPB', 'PHASES', 'interleave_phases', 'deinterleave_phases']
+__all__ = [
+    'LPB', 'PHASES', 'SE_CFG', 'interleave_phases', 'deinterleave_phases'
+]
+
+#: LPB's default attention, as keyword arguments of MMPose's ``SELayer``.
+#: The paper "directly use[s] SENet": global average, a 1x1 conv squeezing
+#: the channels, ReLU, a 1x1 conv restoring them, a sigmoid gate. It does
+#: not state the squeeze ratio; 4 is that of the encoder's (MobileNetV3's)
+#: SE blocks, where SENet's own default is 16.
+SE_CFG = dict(ratio=4, act_cfg=(dict(type='ReLU'), dict(type='Sigmoid')))
 
 # kernel size of the x2 transposed convolution -> padding that doubles H, W
 _UPSAMPLE_PADDING = {2: 0, 4: 1}
@@ -154,9 +165,9 @@ class LPB(BaseModule):
             ``y``. Defaults to ``True``.
         se_cfg (dict, optional): Keyword arguments of
             :class:`mmpose.models.backbones.utils.SELayer` besides
-            ``channels``. Defaults to ``None``, MobileNetV3's SE:
-            ``dict(ratio=4, act_cfg=(dict(type='ReLU'), dict(type='HSigmoid',
-            bias=1.0, divisor=2.0)))``.
+            ``channels``. Defaults to ``None``: :data:`SE_CFG`, the SENet
+            attention that the paper names (squeeze, ReLU, excitation,
+            sigmoid gate).
         deploy (bool): Build the deploy form directly, so that a converted
             checkpoint loads with ``strict=True``. Defaults to ``False``.
         init_cfg (dict | list[dict], optional): Initialization config.
@@ -203,7 +214,7 @@ class LPB(BaseModule):
             # Fail at build time rather than on a later conversion: a norm
             # that cannot fold has no deploy form.
             if norm_cfg is not None:
-                _check_foldable_norm(
+                check_foldable_norm(
                     build_norm_layer(self.norm_cfg, mid_channels)[1])
             self._build_deploy_layers()
         else:
@@ -224,12 +235,9 @@ class LPB(BaseModule):
                                            self.project_act_cfg)
         self.with_se = with_se
         if with_se:
-            if se_cfg is None:
-                se_cfg = dict(
-                    ratio=4,
-                    act_cfg=(dict(type='ReLU'),
-                             dict(type='HSigmoid', bias=1.0, divisor=2.0)))
-            self.se = SELayer(out_channels, **copy.deepcopy(se_cfg))
+            self.se = SELayer(out_channels,
+                              **copy.deepcopy(SE_CFG if se_cfg is None
+                                              else se_cfg))
 
     @staticmethod
     def _conv(in_channels: int, out_channels: int, norm_cfg: OptConfigType,
@@ -417,8 +425,5 @@ def _fold(module: ConvModule) -> Tuple[Tensor, Tensor]:
     """Kernel and bias of a ConvModule's conv with its norm folded in."""
     conv = module.conv
     if module.with_norm:
-        # LPB's ConvModules with a norm have bias-free convolutions.
-        assert conv.bias is None
-        kernel, bias = _fuse_conv_norm(conv.weight, module.norm)
-        return kernel.detach(), bias.detach()
+        return fuse_conv_norm(conv.weight, module.norm, conv.bias)
     return conv.weight.detach().clone(), conv.bias.detach().clone()

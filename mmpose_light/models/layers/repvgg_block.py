@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmpose.utils.typing import ConfigType
 from torch import Tensor, nn
-from torch.nn.modules.batchnorm import _BatchNorm
+
+from ..utils.conv_norm_fusion import check_foldable_norm, fuse_conv_norm
 
 __all__ = ['RepVGGBlock']
 
@@ -68,7 +69,7 @@ class RepVGGBlock(nn.Module):
         if deploy:
             # Fail at build time rather than on a later conversion: a block
             # whose norm cannot fold has no deploy form.
-            _check_foldable_norm(
+            check_foldable_norm(
                 build_norm_layer(self.norm_cfg, out_channels)[1])
             self.branch_reparam = nn.Conv2d(
                 in_channels,
@@ -137,20 +138,20 @@ class RepVGGBlock(nn.Module):
         if self.deploy:
             return (self.branch_reparam.weight.detach().clone(),
                     self.branch_reparam.bias.detach().clone())
-        kernel, bias = _fuse_conv_norm(self.branch_3x3.conv.weight,
-                                       self.branch_3x3.norm)
-        kernel_1x1, bias_1x1 = _fuse_conv_norm(self.branch_1x1.conv.weight,
-                                               self.branch_1x1.norm)
+        kernel, bias = fuse_conv_norm(self.branch_3x3.conv.weight,
+                                      self.branch_3x3.norm)
+        kernel_1x1, bias_1x1 = fuse_conv_norm(self.branch_1x1.conv.weight,
+                                              self.branch_1x1.norm)
         # A 1x1 kernel at the centre of a 3x3 one, with the 3x3 padding of
         # 1, reads the same input pixel for every output position.
         kernel = kernel + F.pad(kernel_1x1, [1, 1, 1, 1])
         bias = bias + bias_1x1
         if self.branch_norm is not None:
-            kernel_id, bias_id = _fuse_conv_norm(
+            kernel_id, bias_id = fuse_conv_norm(
                 self._identity_kernel(kernel), self.branch_norm)
             kernel = kernel + kernel_id
             bias = bias + bias_id
-        return kernel.detach(), bias.detach()
+        return kernel, bias
 
     def _identity_kernel(self, like: Tensor) -> Tensor:
         """A 3x3 kernel that copies each input channel to its output."""
@@ -210,34 +211,3 @@ class RepVGGBlock(nn.Module):
                 f'({prefix}branch_reparam) for a training-form RepVGGBlock; '
                 'build the model with deploy=True to load it.')
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
-
-def _check_foldable_norm(norm: nn.Module) -> None:
-    """Raise unless ``norm`` is a BatchNorm with running statistics.
-
-    Only such a norm is a fixed per-channel affine map at inference.
-    """
-    if not isinstance(norm, _BatchNorm) or not norm.track_running_stats:
-        raise TypeError(
-            'Re-parameterization folds BatchNorm with running statistics '
-            f'only, got {norm!r}; use norm_cfg=dict(type="BN") (or SyncBN) '
-            'to build or convert a deploy-mode block.')
-
-
-def _fuse_conv_norm(kernel: Tensor, norm: nn.Module) -> Tuple[Tensor, Tensor]:
-    """Fold an inference-mode BatchNorm into the bias-free conv before it.
-
-    Args:
-        kernel (Tensor): Conv kernel of shape (C_out, C_in / groups, k, k).
-        norm (nn.Module): The BatchNorm after the conv.
-
-    Returns:
-        tuple[Tensor, Tensor]: The folded kernel and bias.
-    """
-    _check_foldable_norm(norm)
-    std = (norm.running_var + norm.eps).sqrt()
-    gamma = norm.weight if norm.affine else torch.ones_like(std)
-    beta = norm.bias if norm.affine else torch.zeros_like(std)
-    scale = gamma / std
-    bias = beta - norm.running_mean * scale
-    return kernel * scale.reshape(-1, 1, 1, 1), bias
