@@ -20,9 +20,12 @@ weights and 0.773 with 7-bit, MobilePoseNet 0.842 and 0.922; a two-layer
 model gave a 0.18 relative output error on its own calibration crops with
 8-bit weights and 0.02 with 7-bit. ``weight_bits='auto'`` quantizes both
 ways and keeps the one whose keypoints on the calibration crops are closer
-to the float model's, on the CPU that quantizes: quantize on the kind of
-CPU you deploy to, or give ``weight_bits=7`` for a file that cannot
-saturate anywhere.
+to the float model's, on the CPU that quantizes: the choice is made per
+CPU by measuring, not fixed, and the file records that CPU's model and
+vector extensions (:func:`~mmpose_light_runtime.timing.cpu_info`; with
+``avx512_vnni``, ``avx_vnni`` or ``amx_int8`` nothing saturates). Quantize
+on the kind of CPU you deploy to, or give ``weight_bits=7`` for a file that
+cannot saturate anywhere.
 
 :func:`compare_poses` measures what INT8 costs on images the calibration
 did not see: keypoint distances in pixels and the OKS between the INT8 and
@@ -49,6 +52,7 @@ from .meta import parse_meta
 from .nms import pairwise_oks
 from .sources import open_source
 from .structures import PoseResult
+from .timing import cpu_info
 
 __all__ = [
     'QUANT_KEY', 'QUANTIZED_OP_TYPES', 'quantize_model', 'quantized_nodes',
@@ -338,6 +342,8 @@ def quantize_model(model: str,
                                             TopdownEstimator(quantized),
                                             crops)
         bits = min(distance, key=distance.get)
+        # which range saturates less depends on this CPU's INT8 kernels
+        cpu = cpu_info()
         result = onnx.load(osp.join(tmp, f'quantized_{bits}.onnx'))
     # weights are initializers that a DequantizeLinear dequantizes
     initializers = {init.name for init in result.graph.initializer}
@@ -361,7 +367,9 @@ def quantize_model(model: str,
             chosen=bits,
             asked=weight_bits,
             calib_distance={str(k): v
-                            for k, v in distance.items()}))
+                            for k, v in distance.items()},
+            cpu={key: cpu[key]
+                 for key in ('model', 'flags')}))
     del result.metadata_props[:]
     for prop in float_model.metadata_props:
         if prop.key != QUANT_KEY:

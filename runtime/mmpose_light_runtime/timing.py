@@ -6,12 +6,27 @@ of their medians stay meaningful where their milliseconds do not. The
 harness needs no PyTorch, so that the runtime's engines are timed where
 only the runtime is installed; ``mmpose_light.benchmarking`` wraps it to
 set PyTorch's thread count for eager candidates.
+
+:func:`cpu_info` says which CPU a figure comes from: the same files run at
+different speeds, and INT8 kernels take different paths, on an AVX2-only
+CPU and on one with AVX-512 VNNI or AMX, so every benchmark prints it.
 """
+import os
+import platform
 import statistics
 import time
-from typing import Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
-__all__ = ['compare_latency']
+__all__ = [
+    'compare_latency', 'cpu_info', 'format_cpu_info', 'usable_cores',
+    'CPU_FLAGS'
+]
+
+#: The vector extensions that decide which kernels run: AVX2 and FMA for
+#: float32, AVX-512 for wider vectors, VNNI (``vpdpbusd``, 512- or 256-bit)
+#: for INT8 dot products that cannot saturate, AMX for INT8 tiles.
+CPU_FLAGS = ('avx2', 'fma', 'avx512f', 'avx512bw', 'avx512_vnni', 'avx_vnni',
+             'amx_tile', 'amx_int8')
 
 
 def compare_latency(candidates: Dict[str, Callable[[], object]],
@@ -60,3 +75,77 @@ def _check_count(name: str, value: int, minimum: int) -> None:
             or value < minimum:
         raise ValueError(f'`{name}` should be an int >= {minimum}, but got '
                          f'{value!r}')
+
+
+def _parse_cpuinfo(text: str) -> Dict[str, Any]:
+    """The model name and the flags of the first processor in the text of
+    ``/proc/cpuinfo`` (x86 ``model name`` and ``flags``, ARM
+    ``Features``)."""
+    fields = {}
+    for line in text.splitlines():
+        if not line.strip():
+            if fields:
+                break
+            continue
+        key, _, value = line.partition(':')
+        fields.setdefault(key.strip(), value.strip())
+    model = fields.get('model name') or None
+    flags = (fields.get('flags') or fields.get('Features') or '').split()
+    return dict(model=model, flags=set(flags))
+
+
+def cpu_info() -> Dict[str, Any]:
+    """The CPU this process runs on: model, vector extensions, cores.
+
+    Example:
+        >>> info = cpu_info()
+        >>> 'avx512_vnni' in info['flags']
+        True
+
+    Returns:
+        dict: ``model`` (str, from ``/proc/cpuinfo``, else what
+        :func:`platform.processor` tells), ``flags`` (list[str], those of
+        :data:`CPU_FLAGS` the CPU has, in that order; empty where the
+        platform does not tell), ``logical_cores`` (int, ``os.cpu_count()``)
+        and ``usable_cores`` (int, the cores this process may run on).
+    """
+    parsed = dict(model=None, flags=set())
+    try:
+        with open('/proc/cpuinfo') as f:
+            parsed = _parse_cpuinfo(f.read())
+    except OSError:
+        pass
+    model = (parsed['model'] or platform.processor() or platform.machine()
+             or 'unknown')
+    return dict(
+        model=model,
+        flags=[flag for flag in CPU_FLAGS if flag in parsed['flags']],
+        logical_cores=os.cpu_count() or 1,
+        usable_cores=usable_cores())
+
+
+def usable_cores() -> int:
+    """The logical cores this process may run on (its CPU affinity)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on macOS and Windows
+        return os.cpu_count() or 1
+
+
+def format_cpu_info(info: Optional[Dict[str, Any]] = None) -> str:
+    """One line for the header of a benchmark.
+
+    Args:
+        info (dict, optional): A result of :func:`cpu_info`.
+            Defaults to None: this CPU's.
+
+    Returns:
+        str: e.g. ``'CPU: AMD EPYC 7B13 (avx2 fma), 2 logical cores'``.
+    """
+    if info is None:
+        info = cpu_info()
+    flags = ' '.join(info['flags']) or 'none of ' + ' '.join(CPU_FLAGS)
+    cores = f'{info["logical_cores"]} logical cores'
+    if info['usable_cores'] != info['logical_cores']:
+        cores += f', {info["usable_cores"]} usable'
+    return f'CPU: {info["model"]} ({flags}), {cores}'

@@ -101,3 +101,61 @@ def test_openvino_bad_files(openvino, tmp_path):
         create_backend('openvino', str(tmp_path / 'missing.onnx'))
     with pytest.raises(ValueError, match='`num_threads` should be'):
         create_backend('openvino', str(junk), num_threads=0)
+
+
+@pytest.mark.parametrize('workers, batch, sizes', [
+    (2, 5, [3, 2]),
+    (3, 5, [2, 2, 1]),
+    (4, 2, [1, 1]),
+    (2, 1, []),
+])
+def test_onnxruntime_splits_a_batch_across_workers(pose_model, monkeypatch,
+                                                   workers, batch, sizes):
+    whole = create_backend('onnxruntime', pose_model, num_threads=1)
+    split = create_backend('onnxruntime', pose_model, num_threads=workers)
+    assert whole.num_workers == 1 and split.num_workers == workers
+    chunks = []
+    run_chunk = split._run_chunk
+
+    def record(chunk):
+        chunks.append(chunk.copy())
+        return run_chunk(chunk)
+
+    monkeypatch.setattr(split, '_run_chunk', record)
+    inputs = np.random.default_rng(0).standard_normal(
+        (batch, 3, 64, 48)).astype(np.float32)
+    out = split.run(inputs)
+    # one chunk per worker (recorded as they start, in any order); a
+    # single crop runs on the intra-op session
+    assert sorted(len(c) for c in chunks) == sorted(sizes)
+    assert all(c.flags.c_contiguous for c in chunks)
+    # every crop once, in batch order
+    expected = whole.run(inputs)
+    assert [o.shape for o in out] == [o.shape for o in expected]
+    for a, b in zip(out, expected):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_default_workers_are_the_usable_cores(pose_model):
+    from mmpose_light_runtime.timing import usable_cores
+    backend = create_backend('onnxruntime', pose_model)
+    assert backend.num_workers == usable_cores()
+
+
+def test_split_batches_keep_the_keypoints(pose_model, sample_image):
+    boxes = np.concatenate([gt_boxes(), gt_boxes() + 3.])
+    one = TopdownEstimator(pose_model, num_threads=1).predict(
+        sample_image, boxes)
+    estimator = TopdownEstimator(pose_model, num_threads=2, flip_test=True)
+    assert estimator.backend.num_workers == 2
+    flipped = TopdownEstimator(pose_model, num_threads=1, flip_test=True)
+    for result, reference in (
+            (TopdownEstimator(pose_model, num_threads=2).predict(
+                sample_image, boxes), one),
+            (estimator.predict(sample_image, boxes),
+             flipped.predict(sample_image, boxes))):
+        np.testing.assert_allclose(result.keypoints, reference.keypoints,
+                                   atol=1e-4)
+        np.testing.assert_allclose(result.keypoint_scores,
+                                   reference.keypoint_scores, rtol=1e-5,
+                                   atol=1e-6)

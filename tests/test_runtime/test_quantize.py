@@ -13,6 +13,7 @@ from mmpose_light_runtime.meta import META_KEY
 from mmpose_light_runtime.quantize import (QUANT_KEY, calibration_crops,
                                            compare_poses, default_float_nodes,
                                            quantize_model, quantized_nodes)
+from mmpose_light_runtime.timing import cpu_info
 from tiny_models import (INPUT_SIZE, ROOT, SAMPLE, gt_boxes, pose_meta,
                          save_model)
 
@@ -100,6 +101,10 @@ def test_output_carries_the_input_metadata(float_model, quantized):
     assert stored['weight_bits']['chosen'] == info['weight_bits']
     assert stored['weight_bits']['asked'] == 'auto'
     assert set(stored['weight_bits']['calib_distance']) == {'7', '8'}
+    # the CPU that chose the range, by its INT8 kernels' extensions
+    cpu = cpu_info()
+    assert stored['weight_bits']['cpu'] == dict(model=cpu['model'],
+                                                flags=cpu['flags'])
     assert oct(os.stat(out).st_mode & 0o777) != '0o600'
 
 

@@ -1,6 +1,13 @@
-"""The interleaved timing harness of every benchmark."""
+"""The interleaved timing harness of every benchmark, and the CPU it
+names."""
+import io
+import os
+import os.path as osp
+import re
+
 import pytest
 
+from mmpose_light_runtime import timing
 from mmpose_light_runtime.timing import compare_latency
 
 
@@ -46,3 +53,71 @@ def test_bad_counts(kwargs, message):
         compare_latency({'x': lambda: None}, **kwargs)
     with pytest.raises(ValueError, match='at least one candidate'):
         compare_latency({})
+
+
+EPYC_AVX2 = '''processor\t: 0
+vendor_id\t: AuthenticAMD
+model name\t: AMD EPYC 7B13
+flags\t\t: fpu sse sse2 avx fma avx2 bmi2 sha_ni
+
+processor\t: 1
+model name\t: AMD EPYC 7B13
+flags\t\t: fpu sse sse2 avx fma avx2 bmi2 sha_ni avx512f
+'''
+
+ARM = '''processor\t: 0
+BogoMIPS\t: 48.00
+Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 asimddp
+CPU part\t: 0xd0c
+
+Hardware\t: BCM2835
+'''
+
+
+@pytest.mark.parametrize('text, model, flags', [
+    # only the first processor counts
+    (EPYC_AVX2, 'AMD EPYC 7B13', ['avx2', 'fma']),
+    (ARM, None, []),
+    ('', None, []),
+])
+def test_cpu_flags_from_cpuinfo(monkeypatch, text, model, flags):
+    monkeypatch.setattr(timing, 'open', lambda *_: io.StringIO(text),
+                        raising=False)
+    monkeypatch.setattr(timing.platform, 'processor', lambda: 'arm64')
+    info = timing.cpu_info()
+    assert info['model'] == (model or 'arm64')
+    assert info['flags'] == flags
+    line = timing.format_cpu_info(info)
+    assert line.startswith(f'CPU: {model or "arm64"} (')
+    assert (' '.join(flags) or 'none of avx2') in line
+    assert line.endswith(f'{os.cpu_count()} logical cores') or \
+        'usable' in line
+
+
+def test_cpu_info_of_this_machine(monkeypatch):
+    info = timing.cpu_info()
+    assert set(info) == {'model', 'flags', 'logical_cores', 'usable_cores'}
+    assert set(info['flags']) <= set(timing.CPU_FLAGS)
+    assert info['logical_cores'] == os.cpu_count()
+    assert 1 <= info['usable_cores'] <= info['logical_cores']
+    if osp.isfile('/proc/cpuinfo'):
+        with open('/proc/cpuinfo') as f:
+            text = f.read()
+        words = set(re.search(r'^flags\s*:(.*)$', text, re.M).group(1).split()
+                    if 'flags' in text else [])
+        assert info['flags'] == [f for f in timing.CPU_FLAGS if f in words]
+
+    def no_file(*_):
+        raise OSError('no /proc here')
+
+    monkeypatch.setattr(timing, 'open', no_file, raising=False)
+    monkeypatch.setattr(timing.platform, 'processor', lambda: 'i386')
+    assert timing.cpu_info()['model'] == 'i386'
+    assert timing.cpu_info()['flags'] == []
+    assert 'none of avx2 fma' in timing.format_cpu_info()
+
+
+def test_format_cpu_info_usable_cores():
+    info = dict(model='X', flags=['avx2'], logical_cores=8, usable_cores=2)
+    assert timing.format_cpu_info(info) == \
+        'CPU: X (avx2), 8 logical cores, 2 usable'
