@@ -3,9 +3,23 @@
 MMEngine's ``Pretrained`` initializer loads with ``strict=False`` and only
 logs the keys it could not use, so a backbone whose module names drift from
 the checkpoint's silently keeps random weights. The backbones of this
-package intercept their ``Pretrained`` init and load through
-:func:`load_pretrained`, which fails on any missing, unexpected or
-mis-shaped tensor, naming it and the file.
+package take MMEngine's own ``init_cfg=dict(type='Pretrained', ...)`` and
+load it through :func:`load_pretrained`, which fails on any missing,
+unexpected or mis-shaped tensor, naming it and the file.
+
+They do so with :class:`StrictPretrainedMixin`, an override of
+``init_weights``, rather than with a strict initializer registered in
+MMEngine's ``WEIGHT_INITIALIZERS``, because of the order in which
+``BaseModule.init_weights`` runs an ``init_cfg``: first its initializers,
+then every child's own ``init_weights``, and last only the entries whose
+type is exactly ``'Pretrained'``. A registered ``'StrictPretrained'`` would
+run first, and the children would then silently re-initialize what it
+loaded (mmcv's ``ConvModule.init_weights`` redraws its convolution, and
+``TruncatedMobileNetV3`` has a ``ConvModule`` stem and ``BaseModule``
+blocks); putting it last needs this same override. Registering the strict
+loader as ``'Pretrained'`` instead would make every MMPose model of the
+process load strictly. The mixin keeps MMEngine's order and config, and
+changes only how the checkpoint is loaded.
 """
 import os.path as osp
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
