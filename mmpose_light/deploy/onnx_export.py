@@ -419,13 +419,17 @@ def export_onnx(model: BasePoseEstimator,
                 meta=deploy_meta)
 
 
-def _embed_meta(onnx_file: str, deploy_meta: Dict[str, Any]) -> None:
+def _embed_meta(onnx_file: str,
+                deploy_meta: Dict[str, Any],
+                key: str = META_KEY) -> None:
+    """Store ``deploy_meta`` as JSON under ``key``, the file's only
+    metadata, and check the model."""
     import onnx
 
     onnx_model = onnx.load(onnx_file)
     del onnx_model.metadata_props[:]
     entry = onnx_model.metadata_props.add()
-    entry.key = META_KEY
+    entry.key = key
     entry.value = json.dumps(deploy_meta)
     onnx.checker.check_model(onnx_model)
     onnx.save(onnx_model, onnx_file)
