@@ -5,11 +5,12 @@
         [--track [--smooth]] [--flip-test] [--nms {gaussian,linear,none}] ...
 
 INPUT is an image, a folder of images, a video file or a camera index
-(``0``). Person boxes come from a COCO detection file, a person detector in
-MMDeploy's ONNX format, or else the whole frame. OUT is an image file for an
-image, a folder for a folder, and a video file (``.mp4``, ``.avi``) for a
-video or camera; ``--json`` writes every frame's keypoints in COCO's results
-format. ``tools/demo.py`` is the same command with a PyTorch model.
+(``0``). Person boxes come from a COCO detection file, a person detector
+exported by tools/export_detector.py or in MMDeploy's ONNX format, or else
+the whole frame. OUT is an image file for an image, a folder for a folder,
+and a video file (``.mp4``, ``.avi``) for a video or camera; ``--json``
+writes every frame's keypoints in COCO's results format. ``tools/demo.py``
+is the same command with a PyTorch model.
 """
 import argparse
 import os.path as osp
@@ -50,7 +51,8 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         '--det-file', help='COCO-format detection results (JSON list)')
     boxes.add_argument(
         '--det-model',
-        help="person detector ONNX in MMDeploy's end-to-end format")
+        help='person detector ONNX from tools/export_detector.py, or in '
+        "MMDeploy's end-to-end format")
     boxes.add_argument(
         '--det-score-thr',
         '--bbox-thr',
