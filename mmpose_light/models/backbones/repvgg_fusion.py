@@ -17,6 +17,7 @@ from mmcv.cnn import ConvModule
 from mmpose.models.backbones.base_backbone import BaseBackbone
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptMultiConfig
+from mmpose_light_runtime.checks import check_int
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -189,11 +190,7 @@ class RepVGGFusion(StrictPretrainedMixin, BaseBackbone):
             if fusion_indices != (first, first + 1, first + 2):
                 raise ValueError('fusion_indices must be three consecutive '
                                  f'levels, got {fusion_indices}')
-            if (isinstance(fusion_channels, bool)
-                    or not isinstance(fusion_channels, int)
-                    or fusion_channels < 1):
-                raise ValueError('fusion_channels must be a positive int, '
-                                 f'got {fusion_channels!r}')
+            check_int('fusion_channels', fusion_channels, minimum=1)
         elif not self.out_indices:
             raise ValueError('Without fusion (fusion_indices=None), '
                              'out_indices must name at least one level')

@@ -17,6 +17,7 @@ from mmpose.models.backbones.base_backbone import BaseBackbone
 from mmpose.models.backbones.utils import make_divisible
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
+from mmpose_light_runtime.checks import check_int
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -145,10 +146,7 @@ class TruncatedMobileNetV3(StrictPretrainedMixin, BaseBackbone):
             raise ValueError(f'Unknown arch {arch!r} for TruncatedMobileNetV3;'
                              f' choose one of {sorted(self.arch_settings)}')
         table = self.arch_settings[arch]
-        if (isinstance(num_layers, bool) or not isinstance(num_layers, int)
-                or not 1 <= num_layers <= len(table)):
-            raise ValueError(f'num_layers must be an int in [1, {len(table)}] '
-                             f'for arch {arch!r}, but got {num_layers!r}')
+        check_int(f'num_layers (arch {arch!r})', num_layers, 1, len(table))
         if last_stride not in (None, 1, 2):
             raise ValueError('last_stride must be 1, 2 or None, but got '
                              f'{last_stride!r}')

@@ -32,6 +32,7 @@ from mmcv.cnn import ConvModule, build_norm_layer
 from mmengine.model import BaseModule
 from mmpose.models.backbones.utils import SELayer
 from mmpose.utils.typing import OptConfigType, OptMultiConfig
+from mmpose_light_runtime.checks import check_bool, check_int
 from torch import Tensor, nn
 
 from ..utils.conv_norm_fusion import check_foldable_norm, fuse_conv_norm
@@ -187,20 +188,14 @@ class LPB(BaseModule):
                  deploy: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        channels = dict(
-            in_channels=in_channels,
-            out_channels=out_channels,
-            mid_channels=mid_channels)
-        for name, value in channels.items():
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f'LPB {name} must be a positive int, but got {value!r}')
+        check_int('LPB in_channels', in_channels, minimum=1)
+        check_int('LPB out_channels', out_channels, minimum=1)
+        check_int('LPB mid_channels', mid_channels, minimum=1)
         if kernel_size not in _UPSAMPLE_PADDING:
             raise ValueError('LPB kernel_size must be one of '
                              f'{sorted(_UPSAMPLE_PADDING)}, but got '
                              f'{kernel_size!r}')
-        if not isinstance(deploy, bool):
-            raise TypeError(f'LPB deploy must be a bool, but got {deploy!r}')
+        check_bool('LPB deploy', deploy)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.mid_channels = mid_channels

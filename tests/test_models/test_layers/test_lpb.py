@@ -114,6 +114,7 @@ def test_backward():
     (dict(kernel_size=3), 'kernel_size.*3'),
     (dict(in_channels=0), 'in_channels.*0'),
     (dict(mid_channels=1.5), 'mid_channels.*1.5'),
+    (dict(out_channels=True), 'out_channels.*True'),
 ])
 def test_bad_arguments(kwargs, match):
     args = dict(in_channels=8, out_channels=8, mid_channels=16)
