@@ -532,7 +532,7 @@ def export_detector(model: nn.Module,
     for name, value in (('score_thr', score_thr), ('rel_tol', rel_tol)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
                 or not 0 <= value <= 1 or (name == 'rel_tol' and not value):
-            raise ValueError(f'`{name}` should be a number in (0, 1], but '
+            raise ValueError(f'`{name}` should be a number in [0, 1], but '
                              f'got {value!r}')
     letterbox = _letterbox(cfg, input_size)
     image_files = _sample_images(images)
