@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 RUNTIME_VENV ?= .venv-runtime
 export VENV RUNTIME_VENV
 
-.PHONY: install install-tests install-runtime-tests demo test benchmark
+.PHONY: install install-tests install-runtime-tests demo test dists \
+	check-wheels benchmark
 
 install:
 	tools/setup_env.sh
@@ -23,11 +24,21 @@ demo: install
 	PYTHON=$(PY) tools/run_demo.sh
 
 # The whole suite in the training environment, then the runtime's tests
-# where torch, mmcv, mmengine and mmpose cannot be imported.
+# where torch, mmcv, mmengine and mmpose cannot be imported, then the two
+# distributions built and installed from their wheels into a fresh
+# environment, checked from an empty folder.
 test: install-tests install-runtime-tests
 	$(PY) -m pytest tests
 	MMPOSE_LIGHT_RUNTIME_ONLY=1 $(RUNTIME_VENV)/bin/python -m pytest \
 		tests/test_runtime
+	tools/check_wheels.sh
+
+# wheels and sdists of mmpose-light and mmpose-light-runtime in dist/
+dists: install-tests
+	tools/build_dists.sh $(PY)
+
+check-wheels: install-tests
+	tools/check_wheels.sh
 
 benchmark: install
 	$(PY) tools/benchmark.py

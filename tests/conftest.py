@@ -1,9 +1,15 @@
 import importlib.util
 import os.path as osp
+import sys
 
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# tests/installed checks the built wheels in an environment of their own
+# (tools/check_wheels.sh), not this clone
+collect_ignore = ['installed']
+# the benchmarks' library (tools/benchmarks/benchlib) and tests/helpers.py
+sys.path[:0] = [osp.join(ROOT, 'tools', 'benchmarks'), osp.dirname(__file__)]
 
 
 @pytest.fixture(scope='session')

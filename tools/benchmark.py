@@ -10,7 +10,7 @@ Size, batch-1 latency (1 thread and all threads), batch-32 throughput,
 peak memory and the fraction of the fp32 matmul peak, for PyTorch eager,
 ONNX Runtime, ONNX Runtime INT8, OpenVINO and OpenVINO INT8, every
 candidate timed interleaved in one run: compare ratios, not milliseconds
-across runs. What each figure means: ``mmpose_light.benchmarking.suite``
+across runs. What each figure means: ``benchlib.suite``
 (and the ``columns`` of the JSON). OpenVINO columns need ``pip install
 openvino``; without it they are left out.
 
@@ -23,10 +23,11 @@ import os.path as osp
 import sys
 from typing import Optional, Sequence
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+HERE = osp.dirname(osp.abspath(__file__))
+sys.path[:0] = [osp.dirname(HERE), osp.join(HERE, 'benchmarks')]
 
 import mmpose_light  # noqa: E402,F401  (compat fixes and registration)
-from mmpose_light.benchmarking import (ENGINES, MODELS_TABLE,  # noqa: E402
+from benchlib import (ENGINES, MODELS_TABLE,  # noqa: E402
                                        available_engines, plot_ap_latency,
                                        print_report, run_suite, write_report)
 

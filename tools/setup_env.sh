@@ -2,7 +2,13 @@
 # Install mmpose_light and the OpenMMLab stack it runs on, into a virtual
 # environment (default: .venv in the repository), on a CPU-only machine.
 #
-#   tools/setup_env.sh [--tests]
+#   tools/setup_env.sh [--tests] [--wheels DIR]
+#
+# --tests        also what the test suite needs (pytest, mmpretrain, build,
+#                openmim)
+# --wheels DIR   install mmpose_light and its runtime from the wheels in DIR
+#                (tools/build_dists.sh), as a user does, instead of editable
+#                from this clone
 #
 # Environment variables:
 #   PYTHON               interpreter used to create the environment
@@ -27,7 +33,21 @@ PYTHON=${PYTHON:-python3}
 VENV=${VENV:-$ROOT/.venv}
 CACHE=${MMPOSE_LIGHT_CACHE:-$HOME/.cache/mmpose_light}
 WITH_TESTS=0
-[ "${1:-}" = "--tests" ] && WITH_TESTS=1
+WHEELS_DIR=
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --tests) WITH_TESTS=1 ;;
+    --wheels)
+        WHEELS_DIR=$(cd "$2" && pwd)
+        shift
+        ;;
+    *)
+        echo "usage: $0 [--tests] [--wheels DIR]" >&2
+        exit 2
+        ;;
+    esac
+    shift
+done
 
 say() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
@@ -114,15 +134,26 @@ fi
 # mmcv and torch again, so it is installed without dependencies too.
 say "mmpose 1.3.2, mmdet 3.3.0, mmpose_light and its runtime"
 "${PIP[@]}" --no-deps mmpose==1.3.2 mmdet==3.3.0
-# the torch-free runtime (runtime/) is a distribution of its own, which the
-# training side imports; its requirements are in requirements.txt already
-"${PIP[@]}" --no-deps -e "$ROOT/runtime"
-"${PIP[@]}" --no-deps -e "$ROOT"
+if [ -n "$WHEELS_DIR" ]; then
+    # as from a package index: the plugin's wheel requires the runtime's by
+    # name and version, which pip takes from the same folder
+    "${PIP[@]}" "$WHEELS_DIR"/mmpose_light_runtime-*.whl
+    "${PIP[@]}" "$WHEELS_DIR"/mmpose_light-*.whl
+else
+    # the torch-free runtime (runtime/) is a distribution of its own, which
+    # the training side imports; its requirements are in requirements.txt
+    "${PIP[@]}" --no-deps -e "$ROOT/runtime"
+    "${PIP[@]}" --no-deps -e "$ROOT"
+fi
 if [ "$WITH_TESTS" = 1 ]; then
     "${PIP[@]}" -r "$ROOT/requirements/tests.txt"
+    # mim (train, test, search); openmim's own dependency opendatalab would
+    # downgrade setuptools below what torch asks for, so it is left out
+    "${PIP[@]}" --no-deps openmim==0.3.9
+    "${PIP[@]}" Click colorama model-index pandas requests rich tabulate
     # the tests' reference for published ImageNet checkpoint layouts; its
     # metadata asks for torchvision, which would pull a CUDA torch, and its
-    # backbones import without it (mmpose_light.testing)
+    # backbones import without it (tests/helpers.py)
     "${PIP[@]}" --no-deps mmpretrain==1.2.0
 fi
 "$PY" -c 'import mmpose_light, mmpose, mmcv, torch; print("[setup] ready: torch", torch.__version__, "mmcv", mmcv.__version__, "mmpose", mmpose.__version__)'

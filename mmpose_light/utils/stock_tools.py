@@ -67,7 +67,18 @@ def run_stock_tool(name: str, argv: List[str]) -> None:
     Args:
         name (str): Tool path relative to MMPose's ``tools`` folder.
         argv (list[str]): Command-line arguments, without the program name.
+            The first, the config, may name a shipped config
+            (:func:`mmpose_light.configs.get_config_path`).
+
+    Raises:
+        ConfigNotFoundError: The config is neither a file nor a shipped
+            config's name.
     """
     path = stock_tool_path(name)
-    sys.argv = [path] + _prepare_cpu_distributed(list(argv))
+    argv = list(argv)
+    if argv and not argv[0].startswith('-') and not osp.isfile(argv[0]):
+        # a shipped config by name; otherwise an error naming it
+        from ..configs import get_config_path
+        argv[0] = get_config_path(argv[0])
+    sys.argv = [path] + _prepare_cpu_distributed(argv)
     runpy.run_path(path, run_name='__main__')

@@ -4,7 +4,7 @@ Candidates are timed interleaved: each round calls every candidate once, in
 turn, so that slow phases of a shared machine hit them alike and the ratios
 of their medians stay meaningful where their milliseconds do not. The
 harness needs no PyTorch, so that the runtime's engines are timed where
-only the runtime is installed; ``mmpose_light.benchmarking`` wraps it to
+only the runtime is installed; ``benchlib`` wraps it to
 set PyTorch's thread count for eager candidates.
 
 :func:`cpu_info` says which CPU a figure comes from: the same files run at

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmpose_light.benchmarking import (MODELS_TABLE, compare_latency,
+from benchlib import (MODELS_TABLE, compare_latency,
                                        csv_bytes, format_table,
                                        markdown_table, memory_probe_available,
                                        peak_growth_mib, timing_parser,

@@ -13,7 +13,7 @@ from mmpose.registry import MODELS
 import mmpose_light  # noqa: F401
 from mmpose_light.models.backbones import TruncatedMobileNetV3
 from mmpose_light.models.heads import LPBHeatmapHead
-from mmpose_light.testing import randomize_batchnorm
+from helpers import randomize_batchnorm
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG_DIR = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap')

@@ -4,7 +4,7 @@ Random weights give degenerate networks: with BatchNorm's default statistics
 the activations of these deep stacks vanish (MobileNetV3: constant heatmaps)
 or explode (RepVGG), so the pipelines under test would compare constants.
 The models here get their BatchNorm statistics from a random batch first
-(``mmpose_light.benchmarking.calibrate_batchnorm``), which makes their
+(``benchlib.calibrate_batchnorm``), which makes their
 outputs depend on the input.
 """
 import json
@@ -17,10 +17,10 @@ import torch
 from torch import nn
 
 import mmpose_light  # noqa: F401
-from mmpose_light.benchmarking import calibrate_batchnorm, input_hw
+from benchlib import calibrate_batchnorm, input_hw
 from mmpose_light.deploy import export_onnx
-from mmpose_light.utils import load_config
-from mmpose_light.utils.profiling import strip_external
+from benchlib import load_config
+from benchlib.profiling import strip_external
 from mmpose_light_runtime import TopdownEstimator, read_image
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

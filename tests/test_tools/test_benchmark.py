@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from mmpose_light.benchmarking import (COLUMNS, available_engines,
+from benchlib import (COLUMNS, available_engines,
                                        build_model, print_report)
-from mmpose_light.utils import get_complexity
+from benchlib import get_complexity
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 OURS, STOCK = 'MobilePoseNet-256x192-deploy', 'RTMPose-t'

@@ -7,8 +7,8 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mmpose_light.benchmarking import build_model, export_model
-from mmpose_light.utils import get_complexity
+from benchlib import build_model, export_model
+from benchlib import get_complexity
 
 
 @pytest.fixture(scope='module')

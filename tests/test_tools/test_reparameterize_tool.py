@@ -14,7 +14,7 @@ from mmpose.registry import MODELS
 from torch import nn
 
 import mmpose_light  # noqa: F401
-from mmpose_light.testing import predict_keypoints, randomize_batchnorm
+from helpers import predict_keypoints, randomize_batchnorm
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG_DIR = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_regression',

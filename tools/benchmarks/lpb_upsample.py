@@ -29,13 +29,13 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
 import mmpose_light  # noqa: E402,F401
-from mmpose_light.benchmarking import (MODELS_TABLE,  # noqa: E402
+from benchlib import (MODELS_TABLE,  # noqa: E402
                                        SAMPLE_DIR, available_engines,
                                        build_model,
                                        compare_latency, export_model,
                                        openvino_model, ort_call, ort_session,
                                        print_table)
-from mmpose_light.benchmarking.timing import timing_parser  # noqa: E402
+from benchlib.timing import timing_parser  # noqa: E402
 from mmpose_light.models.utils import reparameterize_model  # noqa: E402
 
 MODEL = 'MobilePoseNet-256x192-train'

@@ -18,7 +18,7 @@ LPB / deconv ratios side by side.
 Latency: batch 1, 1x3x256x192, ``model._forward`` (network without
 post-processing), PyTorch eager, median of interleaved rounds, for
 MobilePoseNet and MMPose's SimpleBaseline MobileNetV2, LiteHRNet-18 and
-RTMPose-t (``mmpose_light.benchmarking``'s model table: stock configs,
+RTMPose-t (``benchlib``'s model table: stock configs,
 pretrained weights not loaded), plus MobilePoseNet's backbone and head
 apart, to show where its time goes. Only the ratios measured in this one
 run mean anything.
@@ -37,29 +37,28 @@ sys.path.insert(0, ROOT)
 from mmpose.models.heads import HeatmapHead  # noqa: E402
 
 import mmpose_light  # noqa: E402,F401
-from mmpose_light.benchmarking import (build_model,  # noqa: E402
-                                       compare_latency, fmt, print_table,
-                                       quiet_mmengine, timing_parser)
+from benchlib import (MODELS_TABLE, build_model,  # noqa: E402
+                      compare_latency, fmt, print_table, quiet_mmengine,
+                      timing_parser)
 from mmpose_light.models.layers import LPB  # noqa: E402
-from mmpose_light.utils import get_complexity  # noqa: E402
+from benchlib import get_complexity  # noqa: E402
 
 MODEL = 'MobilePoseNet-256x192-train'
-# names in mmpose_light.benchmarking's model table
+# names in benchlib's model table
 STOCK_MODELS = ('SimpleBaseline-MNv2', 'LiteHRNet-18', 'RTMPose-t')
 TOLERANCE = 0.10
 
-# the paper's figures: model -> (params in M, GFLOPs)
+# the paper's figures (from the metafile): model -> (params in M, GFLOPs)
 PAPER: Dict[str, Tuple[float, float]] = {
-    'MobilePoseNet-256x192-train': (1.5, 0.557),
-    'MobilePoseNet-384x288-train': (1.5, 1.23),
+    name: MODELS_TABLE[name].paper_size
+    for name in ('MobilePoseNet-256x192-train', 'MobilePoseNet-384x288-train')
 }
 
 
 def check_size() -> bool:
     """Print MobilePoseNet's size against the paper; True if every figure
     is within 10% of it."""
-    print('Size (MMEngine counter); paper: 1.5M params, 0.557 GFLOPs at '
-          '256x192, 1.23 GFLOPs at 384x288')
+    print('Size (MMEngine counter) against the paper (its metafile)')
     lines = []
     within = True
     for name, (paper_params, paper_gflops) in PAPER.items():

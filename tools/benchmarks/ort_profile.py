@@ -5,7 +5,7 @@ Usage::
     python tools/benchmarks/ort_profile.py [--models NAME ...] [--runs 30]
         [--threads 1] [--int8] [--top 8]
 
-Each model of ``mmpose_light.benchmarking``'s table is exported to ONNX
+Each model of ``benchlib``'s table is exported to ONNX
 (random weights, BatchNorm statistics from a forward pass), optionally
 quantized to INT8 as ``tools/quantize.py`` does (calibration: the MPII
 sample's whole frames), and run ``--runs`` times at batch 1 with ONNX
@@ -31,7 +31,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
 import mmpose_light  # noqa: E402,F401
-from mmpose_light.benchmarking import (MODELS_TABLE, SAMPLE_DIR,  # noqa: E402
+from benchlib import (MODELS_TABLE, SAMPLE_DIR,  # noqa: E402
                                        build_model, export_model, fmt,
                                        print_table)
 

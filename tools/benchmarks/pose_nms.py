@@ -23,7 +23,7 @@ enough apart to be skipped. What is timed is what users call:
 - ``matrix_oks_nms_db``: the exact ``oks_nms`` drop-in, on the dict list.
 
 The candidates of a row are timed interleaved, round by round, in this one
-run (``mmpose_light.benchmarking.compare_latency``; greedy Python loops get
+run (``benchlib.compare_latency``; greedy Python loops get
 fewer rounds): only the ratios mean anything, among them the two that the
 speed goal is stated in (greedy baseline / matrix on numpy, lowest from
 N = 10 and at N = 400; the goal and its verdict are in the README). The
@@ -63,9 +63,8 @@ from mmpose_light_runtime.preprocess import (  # noqa: E402
 import mmpose_light  # noqa: E402,F401
 from mmpose_light.evaluation import (matrix_oks_nms,  # noqa: E402
                                      matrix_oks_nms_db)
-from mmpose_light.benchmarking import (compare_latency,  # noqa: E402
-                                       markdown_table)
-from mmpose_light.benchmarking.report import cpu_name  # noqa: E402
+from benchlib import compare_latency, markdown_table  # noqa: E402
+from benchlib.report import cpu_name  # noqa: E402
 
 SAMPLE = osp.join(ROOT, 'data', 'sample', 'coco')
 SIGMAS = parse_pose_metainfo(CocoDataset.METAINFO)['sigmas']

@@ -14,7 +14,7 @@ model in both forms.
 Latency: batch 1, 1x3x256x192, ``model._forward`` (network without
 post-processing), PyTorch eager, median of interleaved rounds, for RepNet-A
 and -B in both forms and MMPose's RLE ResNet-50 (the models of
-``mmpose_light.benchmarking``), and their ratios beside the paper's. Only
+``benchlib``), and their ratios beside the paper's. Only
 the ratios measured in this one run mean anything (paper, on CPU: RepNet-A
 81 ms training form, 50 ms deployed). Where the deployed network already
 runs near the CPU's matmul peak, the ratios are bounded by the FLOP ratios
@@ -32,22 +32,20 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
 import mmpose_light  # noqa: E402,F401
-from mmpose_light.benchmarking import (build_model,  # noqa: E402
-                                       compare_latency, fmt, print_table,
-                                       quiet_mmengine, timing_parser)
-from mmpose_light.utils import get_complexity  # noqa: E402
+from benchlib import (MODELS_TABLE, build_model,  # noqa: E402
+                      compare_latency, fmt, print_table, quiet_mmengine,
+                      timing_parser)
+from benchlib import get_complexity  # noqa: E402
 
-# names in mmpose_light.benchmarking's model table
+# names in benchlib's model table
 MODELS = ('RepNet-A-train', 'RepNet-A-deploy', 'RepNet-B-train',
           'RepNet-B-deploy', 'RLE-R50')
 TOLERANCE = 0.05
 
-# Table 5 of the paper: (params in M, GFLOPs)
+# Table 5 of the paper, from the metafile: (params in M, GFLOPs)
 TABLE5: Dict[str, Tuple[float, float]] = {
-    'RepNet-A-train': (7.96, 1.49),
-    'RepNet-A-deploy': (7.16, 1.34),
-    'RepNet-B-train': (12.95, 2.59),
-    'RepNet-B-deploy': (11.64, 2.32),
+    name: MODELS_TABLE[name].paper_size
+    for name in MODELS if MODELS_TABLE[name].paper_size
 }
 
 # (slower, faster, the paper's ratio)

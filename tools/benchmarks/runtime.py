@@ -10,10 +10,10 @@ Per frame of the sample image 000000196141.jpg (already decoded: reading
 and drawing are left out), with 1, 5 and 20 person boxes (the sample's
 boxes, repeated with small shifts where more are needed): crops and
 normalisation, the network, decoding and Matrix-OKS-NMS, for MobilePoseNet,
-deployed RepNet-A and RTMPose-t of ``mmpose_light.benchmarking``'s model
+deployed RepNet-A and RTMPose-t of ``benchlib``'s model
 table exported to ONNX (random weights: speed does not depend on them).
 Times are medians of rounds in which every candidate runs once in turn
-(``mmpose_light.benchmarking.compare_latency``); only the ratios measured in
+(``benchlib.compare_latency``); only the ratios measured in
 this one run mean anything. The stage split of the batched runtime shows
 where pre- and post-processing take more than 20% of the frame.
 """
@@ -30,7 +30,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
 import mmpose_light  # noqa: E402,F401
-from mmpose_light.benchmarking import (SAMPLE_DIR, build_model,  # noqa: E402
+from benchlib import (SAMPLE_DIR, build_model,  # noqa: E402
                                        compare_latency, export_model,
                                        markdown_table)
 from mmpose_light_runtime import (DetectionFile, PosePipeline,  # noqa: E402

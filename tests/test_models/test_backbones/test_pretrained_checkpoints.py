@@ -20,7 +20,7 @@ from torch import nn
 
 import mmpose_light  # noqa: F401
 from mmpose_light.models.backbones import RepVGGFusion, TruncatedMobileNetV3
-from mmpose_light.testing import (import_mmpretrain_backbones,
+from helpers import (import_mmpretrain_backbones,
                                   randomize_batchnorm)
 
 ROOT = osp.dirname(

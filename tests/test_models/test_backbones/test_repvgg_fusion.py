@@ -8,7 +8,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 import mmpose_light  # noqa: F401
 from mmpose_light.models.backbones import RepVGGFusion
 from mmpose_light.models.layers import RepVGGBlock
-from mmpose_light.testing import randomize_batchnorm
+from helpers import randomize_batchnorm
 
 # BatchNorm statistics for the equivalence checks, far from the defaults
 BN_STATS = dict(

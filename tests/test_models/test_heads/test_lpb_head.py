@@ -10,7 +10,7 @@ import mmpose_light  # noqa: F401
 from mmpose_light.models.heads import LPBHeatmapHead
 from mmpose_light.models.layers import LPB
 from mmpose_light.models.utils import reparameterize_model
-from mmpose_light.testing import randomize_batchnorm
+from helpers import randomize_batchnorm
 
 # a 128x96 input seen by a stride-16 backbone, two LPBs to stride 4
 INPUT_SIZE = (96, 128)

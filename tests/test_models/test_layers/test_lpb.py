@@ -9,7 +9,7 @@ import mmpose_light  # noqa: F401
 from mmpose_light.models.layers import LPB
 from mmpose_light.models.layers.lpb import (PHASES, deinterleave_phases,
                                             interleave_phases)
-from mmpose_light.testing import randomize_batchnorm
+from helpers import randomize_batchnorm
 
 # MobileNetV3's gate, relu6(x + 3) / 6, as another attention than the default
 HSIGMOID = dict(

@@ -6,7 +6,7 @@ from torch import nn
 
 import mmpose_light  # noqa: F401
 from mmpose_light.models.layers import RepVGGBlock
-from mmpose_light.testing import randomize_batchnorm
+from helpers import randomize_batchnorm
 
 # BatchNorm statistics for the equivalence checks, far from the defaults
 BN_STATS = dict(

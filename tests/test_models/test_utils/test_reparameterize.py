@@ -10,7 +10,7 @@ from torch import nn
 import mmpose_light  # noqa: F401
 from mmpose_light.models.layers import RepVGGBlock
 from mmpose_light.models.utils import reparameterize_model
-from mmpose_light.testing import predict_keypoints, randomize_batchnorm
+from helpers import predict_keypoints, randomize_batchnorm
 
 ROOT = osp.dirname(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))

@@ -1,6 +1,11 @@
 """What the benchmarks share: the models to measure, one timing harness,
 one memory probe and one report writer.
 
+Development tooling, not part of the installed package: it reads configs
+and sample data from a clone. The scripts of ``tools/benchmarks`` import it
+as ``benchlib`` (their folder is on ``sys.path``), and so do the tests
+(``tests/conftest.py``).
+
 - :mod:`.models`: :data:`MODELS_TABLE` (our models and MMPose's
   references, with their reported AP), built offline with random weights,
   and their ONNX export;
@@ -13,6 +18,8 @@ one memory probe and one report writer.
 - :mod:`.suite`: the benchmark suite of ``tools/benchmark.py``.
 """
 from .memory import measure_memory, memory_probe_available, peak_growth_mib
+from .profiling import (build_offline, get_complexity, load_config,
+                        strip_external)
 from .models import (MODELS_TABLE, ROOT, SAMPLE_DIR, ModelSpec, build_model,
                      calibrate_batchnorm, export_model, input_hw,
                      quiet_mmengine)
@@ -32,5 +39,6 @@ __all__ = [
     'peak_growth_mib', 'fmt', 'format_table', 'print_table',
     'markdown_table', 'csv_bytes',
     'write_report', 'machine_info', 'plot_ap_latency', 'COLUMNS', 'ENGINES',
-    'available_engines', 'run_suite', 'print_report'
+    'available_engines', 'run_suite', 'print_report', 'build_offline',
+    'get_complexity', 'load_config', 'strip_external'
 ]

@@ -16,7 +16,7 @@ __all__ = ['memory_probe_available', 'peak_growth_mib', 'measure_memory']
 
 # What the fresh interpreter of :func:`measure_memory` runs.
 _WORKER = ('import json, sys; '
-           'from mmpose_light.benchmarking.memory import _worker; '
+           'from benchlib.memory import _worker; '
            'print(json.dumps(_worker(sys.argv[1], '
            '[int(b) for b in sys.argv[2:]])))')
 
@@ -69,7 +69,7 @@ def measure_memory(name: str,
                    batches: Sequence[int] = BATCHES
                    ) -> Dict[str, Optional[float]]:
     """Peak memory of one eager forward of a model of
-    :data:`~mmpose_light.benchmarking.models.MODELS_TABLE`, in a fresh
+    :data:`~benchlib.models.MODELS_TABLE`, in a fresh
     interpreter (all threads).
 
     Args:
@@ -84,8 +84,7 @@ def measure_memory(name: str,
     if not memory_probe_available():
         return dict(empty, note='peak memory needs Linux /proc')
     # the interpreter finds this package where this process found it
-    package_root = osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__))))
+    package_root = osp.dirname(osp.dirname(osp.abspath(__file__)))
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(
         [package_root] + ([env['PYTHONPATH']] if env.get('PYTHONPATH')

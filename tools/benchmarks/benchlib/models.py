@@ -4,7 +4,7 @@
 training and deployed form where they re-parameterize, and MMPose's stock
 references, each with the COCO AP its paper or MMPose's model zoo reports.
 Speed does not depend on the weights, so models are built from their
-configs without checkpoints (:func:`~mmpose_light.utils.build_offline`);
+configs without checkpoints (:func:`~benchlib.build_offline`);
 :func:`calibrate_batchnorm` gives their BatchNorm layers the statistics of
 a forward pass, so that activations neither vanish nor explode through a
 deep random network, as they would not in a trained one (which matters to
@@ -13,6 +13,7 @@ INT8 calibration ranges and to float denormals).
 Benchmarks run from a clone: configs and sample data are read from the
 repository (:data:`ROOT`).
 """
+import functools
 import logging
 import os
 import os.path as osp
@@ -20,14 +21,16 @@ import sys
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Dict, Iterator, Tuple
+from typing import Dict, Iterator, Optional, Tuple
 
 import torch
 from mmengine.logging import MMLogger
 from torch import nn
 
-from ..models.utils import reparameterize_model
-from ..utils.profiling import build_offline
+from mmpose_light.models.utils import reparameterize_model
+from .model_index import (ModelIndexError, find_model, load_index,
+                          mmpose_index_root, reported_metric)
+from .profiling import build_offline
 
 __all__ = [
     'ROOT', 'SAMPLE_DIR', 'ModelSpec', 'MODELS_TABLE', 'build_model',
@@ -35,30 +38,29 @@ __all__ = [
 ]
 
 #: The repository the benchmarks run from.
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 #: The bundled COCO and MPII samples.
 SAMPLE_DIR = osp.join(ROOT, 'data', 'sample')
 
-_OURS = osp.join(ROOT, 'configs', 'body_2d_keypoint')
-_MPN = osp.join(_OURS, 'topdown_heatmap', 'coco',
-                'td-hm_mobilenetv3-lpb_1xb32-210e_coco-{}.py')
-_REPNET = osp.join(_OURS, 'topdown_regression', 'coco',
-                   'td-reg_repvgg-{}-fusion_rle-1xb64-210e_coco-256x192.py')
+_OURS = 'configs/body_2d_keypoint/'
+_MPN = (_OURS + 'topdown_heatmap/coco/'
+        'td-hm_mobilenetv3-lpb_1xb32-210e_coco-{}.py')
+_REPNET = (_OURS + 'topdown_regression/coco/'
+           'td-reg_repvgg-{}-fusion_rle-1xb64-210e_coco-256x192.py')
 _STOCK = 'mmpose::body_2d_keypoint/'
-
-_MPN_PAPER = 'MobilePoseNet paper'
-_REPNET_PAPER = 'RepNet paper, Table 5'
-_MODEL_ZOO = 'MMPose model zoo'
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     """A benchmarked model.
 
+    Its reported accuracy comes from the model index that lists its config:
+    ours (``model-index.yml``) or MMPose's, installed with it.
+
     Args:
-        config (str): Config file, or ``mmpose::`` path of a stock config.
-        ap (float): COCO val2017 AP as reported by ``ap_source``.
-        ap_source (str): Where ``ap`` is reported.
+        config (str): Config path relative to the repository, or
+            ``mmpose::`` path of a stock config.
         ours (bool): Whether the model is one of mmpose_light's.
         form (str): ``'train'`` or ``'deploy'`` for re-parameterizable
             models (``'deploy'`` is the training model converted with
@@ -66,55 +68,104 @@ class ModelSpec:
             ``'-'``.
     """
     config: str
-    ap: float
-    ap_source: str
     ours: bool
     form: str = '-'
 
+    @property
+    def path(self) -> str:
+        """The config file to build."""
+        if self.config.startswith('mmpose::'):
+            return self.config
+        return osp.join(ROOT, self.config)
 
-# Ours first, then MMPose's stock references. AP: COCO val2017, as reported.
+    @property
+    def index_entry(self) -> dict:
+        """The config's entry in its model index."""
+        if self.ours:
+            return find_model(_our_index(), self.config)
+        rel = 'configs/' + self.config[len('mmpose::'):]
+        return find_model(_mmpose_index(), rel)
+
+    @property
+    def ap(self) -> float:
+        """COCO val2017 AP (percent) as reported (:attr:`ap_source`)."""
+        ap = reported_metric(self.index_entry)
+        if ap is None:
+            raise ModelIndexError(
+                f'{self.config}: its model index entry reports no AP')
+        return round(ap * 100, 1)
+
+    @property
+    def paper_size(self) -> Optional[Tuple[float, float]]:
+        """The paper's (params in M, GFLOPs) of this model in this form, from
+        the metafile entry of the same family, input and form; None where
+        the paper gives none."""
+        if not self.ours:
+            return None
+        entry = self.index_entry
+        form = 'deploy' if self.form == 'deploy' else 'training'
+        for model in _our_index().values():
+            meta = model['Metadata']
+            if (model['_metafile'] == entry['_metafile']
+                    and meta.get('Form') == form
+                    and meta.get('Input Size') ==
+                    entry['Metadata'].get('Input Size')
+                    and meta.get('Architecture') ==
+                    entry['Metadata'].get('Architecture')
+                    and meta.get('Paper Parameters')):
+                return meta['Paper Parameters'] / 1e6, \
+                    meta['Paper FLOPs'] / 1e9
+        return None
+
+    @property
+    def ap_source(self) -> str:
+        """Where :attr:`ap` comes from."""
+        if self.ours:
+            entry = self.index_entry
+            return f'{entry["In Collection"]} paper ({entry["_metafile"]})'
+        return 'MMPose model zoo'
+
+
+@functools.lru_cache(maxsize=None)
+def _our_index() -> Dict[str, dict]:
+    return load_index(ROOT)
+
+
+@functools.lru_cache(maxsize=None)
+def _mmpose_index() -> Dict[str, dict]:
+    return load_index(mmpose_index_root())
+
+
+# Ours first, then MMPose's stock references.
 MODELS_TABLE: Dict[str, ModelSpec] = {
-    'MobilePoseNet-256x192-train':
-    ModelSpec(_MPN.format('256x192'), 66.2, _MPN_PAPER, True, 'train'),
-    'MobilePoseNet-256x192-deploy':
-    ModelSpec(_MPN.format('256x192'), 66.2, _MPN_PAPER, True, 'deploy'),
-    'MobilePoseNet-384x288-train':
-    ModelSpec(_MPN.format('384x288'), 69.0, _MPN_PAPER, True, 'train'),
-    'MobilePoseNet-384x288-deploy':
-    ModelSpec(_MPN.format('384x288'), 69.0, _MPN_PAPER, True, 'deploy'),
-    'RepNet-A-train':
-    ModelSpec(_REPNET.format('a'), 63.4, _REPNET_PAPER, True, 'train'),
-    'RepNet-A-deploy':
-    ModelSpec(_REPNET.format('a'), 63.4, _REPNET_PAPER, True, 'deploy'),
-    'RepNet-B-train':
-    ModelSpec(_REPNET.format('b'), 66.1, _REPNET_PAPER, True, 'train'),
-    'RepNet-B-deploy':
-    ModelSpec(_REPNET.format('b'), 66.1, _REPNET_PAPER, True, 'deploy'),
-    'SimpleBaseline-R50':
-    ModelSpec(
+    'MobilePoseNet-256x192-train': ModelSpec(_MPN.format('256x192'), True,
+                                             'train'),
+    'MobilePoseNet-256x192-deploy': ModelSpec(_MPN.format('256x192'), True,
+                                              'deploy'),
+    'MobilePoseNet-384x288-train': ModelSpec(_MPN.format('384x288'), True,
+                                             'train'),
+    'MobilePoseNet-384x288-deploy': ModelSpec(_MPN.format('384x288'), True,
+                                              'deploy'),
+    'RepNet-A-train': ModelSpec(_REPNET.format('a'), True, 'train'),
+    'RepNet-A-deploy': ModelSpec(_REPNET.format('a'), True, 'deploy'),
+    'RepNet-B-train': ModelSpec(_REPNET.format('b'), True, 'train'),
+    'RepNet-B-deploy': ModelSpec(_REPNET.format('b'), True, 'deploy'),
+    'SimpleBaseline-R50': ModelSpec(
         _STOCK + 'topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py',
-        71.8, _MODEL_ZOO, False),
-    'SimpleBaseline-MNv2':
-    ModelSpec(
-        _STOCK + 'topdown_heatmap/coco/'
-        'td-hm_mobilenetv2_8xb64-210e_coco-256x192.py', 64.8, _MODEL_ZOO,
         False),
-    'LiteHRNet-18':
-    ModelSpec(
+    'SimpleBaseline-MNv2': ModelSpec(
         _STOCK + 'topdown_heatmap/coco/'
-        'td-hm_litehrnet-18_8xb64-210e_coco-256x192.py', 64.2, _MODEL_ZOO,
-        False),
-    'RTMPose-t':
-    ModelSpec(_STOCK + 'rtmpose/coco/rtmpose-t_8xb256-420e_coco-256x192.py',
-              68.2, _MODEL_ZOO, False),
-    'RTMPose-s':
-    ModelSpec(_STOCK + 'rtmpose/coco/rtmpose-s_8xb256-420e_coco-256x192.py',
-              71.6, _MODEL_ZOO, False),
-    'RLE-R50':
-    ModelSpec(
+        'td-hm_mobilenetv2_8xb64-210e_coco-256x192.py', False),
+    'LiteHRNet-18': ModelSpec(
+        _STOCK + 'topdown_heatmap/coco/'
+        'td-hm_litehrnet-18_8xb64-210e_coco-256x192.py', False),
+    'RTMPose-t': ModelSpec(
+        _STOCK + 'rtmpose/coco/rtmpose-t_8xb256-420e_coco-256x192.py', False),
+    'RTMPose-s': ModelSpec(
+        _STOCK + 'rtmpose/coco/rtmpose-s_8xb256-420e_coco-256x192.py', False),
+    'RLE-R50': ModelSpec(
         _STOCK + 'topdown_regression/coco/'
-        'td-reg_res50_rle-8xb64-210e_coco-256x192.py', 70.6, _MODEL_ZOO,
-        False),
+        'td-reg_res50_rle-8xb64-210e_coco-256x192.py', False),
 }
 
 # Stock layers call the deprecated ``torch.cuda.amp.autocast`` on every
@@ -186,7 +237,7 @@ def build_model(name: str,
                          f'{", ".join(MODELS_TABLE)}')
     spec = MODELS_TABLE[name]
     with quiet_mmengine():
-        model, cfg = build_offline(spec.config)
+        model, cfg = build_offline(spec.path)
     hw = input_hw(cfg)
     if calibrate:
         calibrate_batchnorm(model, hw)
@@ -226,7 +277,7 @@ def export_model(model: nn.Module, input_hw: Tuple[int, int],
     Returns:
         float: The export check's max absolute error.
     """
-    from ..deploy import export_onnx
+    from mmpose_light.deploy import export_onnx
 
     with warnings.catch_warnings(), _stderr_fd_to_devnull():
         warnings.simplefilter('ignore')

@@ -45,7 +45,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 
-from ..utils.profiling import get_complexity
+from .profiling import get_complexity
 from .memory import BATCHES, measure_memory
 from .models import (MODELS_TABLE, SAMPLE_DIR, build_model, export_model,
                      quiet_mmengine)
@@ -282,7 +282,7 @@ def run_suite(models: Sequence[str],
 
     Args:
         models (Sequence[str]): Keys of
-            :data:`~mmpose_light.benchmarking.models.MODELS_TABLE`.
+            :data:`~benchlib.models.MODELS_TABLE`.
         reference (str): The model the ``*_vs_ref`` ratios refer to.
         rounds (int): Timed rounds at batch 1; batch 32 uses a quarter of
             them. Defaults to 20.

@@ -3,7 +3,7 @@
 Params and FLOPs come from MMEngine's complexity counter applied to the
 estimator's ``_forward`` (as MMPose's ``tools/analysis_tools/get_flops.py``
 does), so figures match what users get from that tool. Timing lives in
-:mod:`mmpose_light.benchmarking`.
+:mod:`benchlib`.
 """
 from typing import Sequence, Tuple
 
