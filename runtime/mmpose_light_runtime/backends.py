@@ -79,8 +79,10 @@ class OnnxRuntimeBackend(Backend):
     each operator, with a barrier after each: a second intra-op thread
     mostly waits there, and the batch gains little from a second core.
     Chunks need no barrier until the end. A single crop runs on the first
-    session, with intra-op threads. The outputs equal those of one run of
-    the whole batch up to float rounding.
+    session, with intra-op threads that sleep rather than spin between
+    operators (``session.intra_op.allow_spinning=0``: spinning threads
+    slow everything else down where the cores are shared). The outputs
+    equal those of one run of the whole batch up to float rounding.
 
     Args:
         model_file (str): An ONNX file.
@@ -127,6 +129,11 @@ class OnnxRuntimeBackend(Backend):
         options = ort.SessionOptions()
         if num_threads is not None:
             options.intra_op_num_threads = num_threads
+        if num_threads != 1:
+            # idle intra-op threads spin for the next operator by default;
+            # on a shared CPU they take the core from whatever runs next
+            options.add_session_config_entry(
+                'session.intra_op.allow_spinning', '0')
         try:
             return ort.InferenceSession(self._model_file,
                                         sess_options=options,

@@ -140,6 +140,15 @@ def test_default_workers_are_the_usable_cores(pose_model):
     from mmpose_light_runtime.timing import usable_cores
     backend = create_backend('onnxruntime', pose_model)
     assert backend.num_workers == usable_cores()
+    key = 'session.intra_op.allow_spinning'
+    options = backend.session.get_session_options()
+    assert options.get_session_config_entry(key) == '0'
+    backend = create_backend('onnxruntime', pose_model, num_threads=2)
+    assert backend._chunk_session is None
+    backend.run(np.zeros((2, 3, 64, 48), np.float32))
+    # the chunks' session has no intra-op threads to spin
+    chunk_options = backend._chunk_session.get_session_options()
+    assert chunk_options.intra_op_num_threads == 1
 
 
 def test_split_batches_keep_the_keypoints(pose_model, sample_image):

@@ -221,6 +221,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         rows = measure(model, args.people, args.threads, args.rounds,
                        args.warmup)
     print(markdown(rows))
+    if version is not None:
+        print('\nmax kpt diff: ours against rtmlib\'s keypoints. rtmlib '
+              'normalises in float64, MMPose and ours in float32; where the '
+              'SimCC maxima are nearly flat (random weights), the last bit '
+              'can move an argmax.')
     if args.json:
         dump_json(
             dict(cpu=info,
