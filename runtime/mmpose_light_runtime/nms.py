@@ -236,6 +236,15 @@ def _triu_indices(num: int) -> Tuple[np.ndarray, np.ndarray]:
     return rows, cols
 
 
+def _scale(keypoints: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
+    """The ``scaled`` keypoints of :func:`_pair_oks`: (N, K, 2) over ``sqrt(2)
+    * 2 * sigma_k``, as a C-contiguous (N, 2, K), whose rows ``take``
+    copies fastest."""
+    return np.divide(keypoints.transpose(0, 2, 1),
+                     math.sqrt(8) * sigmas,
+                     order='C')
+
+
 def _pair_oks(scaled: np.ndarray, areas: np.ndarray,
               visible: Optional[np.ndarray], rows: np.ndarray,
               cols: np.ndarray) -> np.ndarray:
@@ -292,7 +301,7 @@ def _sorted_pair_oks(keypoints: np.ndarray, areas: np.ndarray,
     ``order`` that :func:`_near_pairs` keeps; indices into ``order``."""
     keypoints, areas = keypoints.take(order, axis=0), areas.take(order)
     rows, cols = _near_pairs(keypoints, areas, sigmas, min_exponent)
-    scaled = keypoints.transpose(0, 2, 1) / (math.sqrt(8) * sigmas)
+    scaled = _scale(keypoints, sigmas)
     oks = _pair_oks(scaled, areas, None if visible is None else
                     visible.take(order, axis=0), rows, cols)
     return rows, cols, oks
@@ -327,7 +336,7 @@ def pairwise_oks(keypoints: np.ndarray,
                                                keypoint_scores, vis_thr)
     num = len(kpts)
     rows, cols = np.divmod(np.arange(num * num), max(num, 1))
-    scaled = kpts.transpose(0, 2, 1) / (math.sqrt(8) * sigmas)
+    scaled = _scale(kpts, sigmas)
     return _pair_oks(scaled, areas, visible, rows, cols).reshape(num, num)
 
 
