@@ -80,16 +80,15 @@ def readme_table(models: List[dict], page: str) -> str:
     """The README's summary: the papers' models at their published sizes.
     """
     rows = [
-        '| model | input | params / GFLOPs, measured (paper) | COCO AP '
-        '(paper) | config |', '|---|---|---|---|---|'
+        '| model | form | input | params / GFLOPs, measured (paper) | COCO AP '
+        '(paper) | config |', '|---|---|---|---|---|---|'
     ]
     for m in models:
         md = m['Metadata']
-        if (m['_metafile'].endswith('_coco.yml') and md.get('Paper FLOPs')
-                and md.get('Form') == 'training'):
-            name = f'{m["In Collection"]} ({"-".join(md["Architecture"][1:2])})'
+        if m['_metafile'].endswith('_coco.yml') and md.get('Paper FLOPs'):
+            name = f'{m["In Collection"]} ({md["Architecture"][1]})'
             rows.append(
-                f'| {name} | {md["Input Size"]} | '
+                f'| {name} | {md["Form"]} | {md["Input Size"]} | '
                 f'{_millions(md["Parameters"])} / {_giga(md["FLOPs"])} '
                 f'({_millions(md["Paper Parameters"])} / '
                 f'{_giga(md["Paper FLOPs"])}) | {_metric(m, "AP")} | '

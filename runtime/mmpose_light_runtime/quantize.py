@@ -13,13 +13,9 @@ Weights use their full 8 bits or 7 of them (``reduce_range``). x86 CPUs
 without VNNI (AVX2 only) multiply UINT8 activations by INT8 weights with an
 instruction (``vpmaddubsw``) whose 16-bit sums of pairs saturate with
 full-range weights; 7-bit weights cannot saturate, but are half as fine.
-Which loses less depends on the model. Measured on an AVX2 CPU with
-calibration on person crops (mean OKS of the INT8 poses against the float
-ones on held-out detections): the sample-trained RepNet-A 0.964 with 8-bit
-weights and 0.773 with 7-bit, MobilePoseNet 0.842 and 0.922; a two-layer
-model gave a 0.18 relative output error on its own calibration crops with
-8-bit weights and 0.02 with 7-bit. ``weight_bits='auto'`` quantizes both
-ways and keeps the one whose keypoints on the calibration crops are closer
+Which loses less depends on the model (the measurements, with the CPUs
+they came from, are in the project's docs/int8.md).
+``weight_bits='auto'`` quantizes both ways and keeps the one whose keypoints on the calibration crops are closer
 to the float model's, on the CPU that quantizes: the choice is made per
 CPU by measuring, not fixed, and the file records that CPU's model and
 vector extensions (:func:`~mmpose_light_runtime.timing.cpu_info`; with

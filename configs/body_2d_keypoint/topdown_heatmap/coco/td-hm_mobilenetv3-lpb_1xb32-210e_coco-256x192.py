@@ -4,8 +4,7 @@
 # Paper: 1.5M params, 0.557 GFLOPs, COCO val2017 AP 66.2 (detected boxes);
 # Adam, batch 32, 210 epochs, rotation +-45 deg, scale [0.65, 1.35], flip,
 # half-body.
-# Measured with MMEngine's counter (as tools/analysis_tools/get_flops.py):
-# 1.540M params, 0.535 GFLOPs (tools/benchmarks/mobileposenet.py).
+# Measured sizes: mobileposenet_coco.md beside this file.
 # The encoder starts from mmpretrain's ImageNet MobileNetV3-Large
 # (torchvision's weights, top-1 74.04). Offline, give a downloaded copy with
 # --cfg-options model.backbone.init_cfg.checkpoint=PATH, or train from

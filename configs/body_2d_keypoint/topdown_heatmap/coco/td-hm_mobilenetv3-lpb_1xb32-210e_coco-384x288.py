@@ -1,7 +1,7 @@
 # MobilePoseNet on COCO at 384x288: the 256x192 model and schedule with a
 # larger input (stride-4 heatmaps of 96x72).
 # Paper: 1.5M params, 1.23 GFLOPs, COCO val2017 AP 69.0 (detected boxes).
-# Measured with MMEngine's counter: 1.540M params, 1.203 GFLOPs.
+# Measured sizes: mobileposenet_coco.md beside this file.
 _base_ = ['./td-hm_mobilenetv3-lpb_1xb32-210e_coco-256x192.py']
 
 codec = dict(

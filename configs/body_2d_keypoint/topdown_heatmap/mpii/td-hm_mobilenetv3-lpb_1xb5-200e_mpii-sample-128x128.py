@@ -1,6 +1,6 @@
-# MobilePoseNet (paper: 1.5M params; measured here at 256x256: 1.540M params,
-# 0.713 GFLOPs) on the MPII sample bundled in data/sample/mpii (5 images, one
-# person each, no head boxes, so PCK instead of PCKh): a smoke run of the
+# MobilePoseNet (paper: 1.5M params) on the MPII sample bundled in
+# data/sample/mpii (5 images, one person each, no head boxes, so PCK
+# instead of PCKh): a smoke run of the
 # stock tools/train.py and tools/test.py on a fresh clone, offline, in about
 # a CPU minute. It trains from random weights (the ImageNet checkpoint needs
 # a network) at 128x128 (a quarter of the pixels) with the box jitter of

@@ -3,9 +3,9 @@
 # Paper (Table 5): 7.96M params / 1.49 GFLOPs in training form, 7.16M /
 # 1.34 GFLOPs deployed; COCO val AP 63.4. AdamW, lr 1e-3, batch 64, 210
 # epochs, lr x0.1 at epochs 170 and 200, rotation +-30 deg, scale
-# [0.75, 1.25]. Here (MMEngine's counter, tools/benchmarks/repnet.py):
-# 7.95M / 1.50 GFLOPs, deployed 7.15M / 1.34 GFLOPs; the deploy form is
-# td-reg_repvgg-a-fusion-deploy_rle-1xb64-210e_coco-256x192.py.
+# [0.75, 1.25]. The deploy form is
+# td-reg_repvgg-a-fusion-deploy_rle-1xb64-210e_coco-256x192.py; measured
+# sizes: repnet_coco.md beside this file.
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_regression/coco/'
     'td-reg_res50_rle-8xb64-210e_coco-256x192.py'
