@@ -264,7 +264,7 @@ def _pair_oks(scaled: np.ndarray, areas: np.ndarray,
     Returns:
         np.ndarray: Shape (P, ).
     """
-    step = _CHUNK_ELEMENTS // scaled.shape[2]
+    step = max(1, _CHUNK_ELEMENTS // scaled.shape[2])
     if len(rows) > step:
         return np.concatenate([
             _pair_oks(scaled, areas, visible, rows[start:start + step],
