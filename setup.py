@@ -35,8 +35,9 @@ MIM_ITEMS = {
     'data/sample': None,
     'model-index.yml': None,
     'tools': ('train.py', 'test.py', 'dist_train.sh', 'dist_test.sh',
-              'slurm_train.sh', 'slurm_test.sh', 'launch.sh', 'demo.py', 'export_onnx.py',
-              'export_detector.py', 'reparameterize.py', 'quantize.py'),
+              'slurm_train.sh', 'slurm_test.sh', 'launch.sh', 'demo.py',
+              'export_onnx.py', 'export_detector.py', 'reparameterize.py',
+              'quantize.py'),
 }
 
 
@@ -47,7 +48,9 @@ def get_version() -> str:
 
 def parse_requirements(path: str) -> list:
     lines = (HERE / path).read_text().splitlines()
-    return [ln.strip() for ln in lines if ln.strip() and not ln.startswith('#')]
+    return [
+        ln.strip() for ln in lines if ln.strip() and not ln.startswith('#')
+    ]
 
 
 def mim_sources(root: Path):

@@ -24,9 +24,10 @@ import os.path as osp
 from typing import List, Optional, Sequence
 
 __all__ = [
-    'ConfigNotFoundError', 'PREFIX', 'config_root', 'list_configs', 'get_config_path',
-    'register_config_prefix'
+    'ConfigNotFoundError', 'PREFIX', 'config_root', 'list_configs',
+    'get_config_path', 'register_config_prefix'
 ]
+
 
 class ConfigNotFoundError(FileNotFoundError):
     """A config is neither a file nor the name of a shipped config."""

@@ -27,9 +27,12 @@ HERE = osp.dirname(osp.abspath(__file__))
 sys.path[:0] = [osp.dirname(HERE), osp.join(HERE, 'benchmarks')]
 
 import mmpose_light  # noqa: E402,F401  (compat fixes and registration)
+import torch  # noqa: E402
+from mmpose_light_runtime.timing import format_cpu_info  # noqa: E402
+
 from benchlib import (ENGINES, MODELS_TABLE,  # noqa: E402
-                                       available_engines, plot_ap_latency,
-                                       print_report, run_suite, write_report)
+                      available_engines, plot_ap_latency,
+                      print_report, run_suite, write_report)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -107,6 +110,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     os.makedirs(args.out_dir, exist_ok=True)
+    print(format_cpu_info(threads=f'1 and {torch.get_num_threads()}'))
     result = run_suite(
         args.models,
         args.reference,

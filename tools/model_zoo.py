@@ -25,8 +25,8 @@ sys.path[:0] = [ROOT, osp.join(HERE, 'benchmarks')]
 
 from benchlib.model_index import load_index, reported_metric  # noqa: E402
 
-MARKER = re.compile(r'(<!-- model-zoo:(\S+) -->\n)(.*?)(<!-- model-zoo:end -->)',
-                    re.DOTALL)
+MARKER = re.compile(
+    r'(<!-- model-zoo:(\S+) -->\n)(.*?)(<!-- model-zoo:end -->)', re.DOTALL)
 
 
 def _millions(n) -> str:

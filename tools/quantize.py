@@ -44,7 +44,8 @@ from mmpose_light_runtime.detectors import as_detector  # noqa: E402
 from mmpose_light_runtime.quantize import (coco_api,  # noqa: E402
                                            coco_keypoint_ap, compare_poses,
                                            quantize_model)
-from mmpose_light_runtime.timing import compare_latency  # noqa: E402
+from mmpose_light_runtime.timing import (compare_latency,  # noqa: E402
+                                         format_cpu_info)
 
 #: The candidates, as (key, label, file: 'float' or 'int8', backend).
 CANDIDATES = (('ort', 'ONNX Runtime float', 'float', 'onnxruntime'),
@@ -249,6 +250,7 @@ def report(args: argparse.Namespace, result: dict) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
+    print(format_cpu_info(threads=args.threads))
     try:
         if args.eval_ann is not None:
             coco_api()  # fail before the long part

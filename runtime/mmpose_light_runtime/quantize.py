@@ -15,9 +15,10 @@ instruction (``vpmaddubsw``) whose 16-bit sums of pairs saturate with
 full-range weights; 7-bit weights cannot saturate, but are half as fine.
 Which loses less depends on the model (the measurements, with the CPUs
 they came from, are in the project's docs/int8.md).
-``weight_bits='auto'`` quantizes both ways and keeps the one whose keypoints on the calibration crops are closer
-to the float model's, on the CPU that quantizes: the choice is made per
-CPU by measuring, not fixed, and the file records that CPU's model and
+``weight_bits='auto'`` quantizes both ways and keeps the one whose
+keypoints on the calibration crops are closer to the float model's, on
+the CPU that quantizes: the choice is made per CPU by measuring, not
+fixed, and the file records that CPU's model and
 vector extensions (:func:`~mmpose_light_runtime.timing.cpu_info`; with
 ``avx512_vnni``, ``avx_vnni`` or ``amx_int8`` nothing saturates). Quantize
 on the kind of CPU you deploy to, or give ``weight_bits=7`` for a file that

@@ -132,15 +132,19 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def format_cpu_info(info: Optional[Dict[str, Any]] = None) -> str:
+def format_cpu_info(info: Optional[Dict[str, Any]] = None,
+                    threads: Optional[object] = None) -> str:
     """One line for the header of a benchmark.
 
     Args:
         info (dict, optional): A result of :func:`cpu_info`.
             Defaults to None: this CPU's.
+        threads (int | str, optional): The threads the benchmark times
+            with, added to the line. Defaults to None: not said.
 
     Returns:
-        str: e.g. ``'CPU: AMD EPYC 7B13 (avx2 fma), 2 logical cores'``.
+        str: e.g. ``'CPU: AMD EPYC 7B13 (avx2 fma), 2 logical cores'``, and
+        ``'; timed with 1 thread(s)'`` with ``threads=1``.
     """
     if info is None:
         info = cpu_info()
@@ -148,4 +152,7 @@ def format_cpu_info(info: Optional[Dict[str, Any]] = None) -> str:
     cores = f'{info["logical_cores"]} logical cores'
     if info['usable_cores'] != info['logical_cores']:
         cores += f', {info["usable_cores"]} usable'
-    return f'CPU: {info["model"]} ({flags}), {cores}'
+    line = f'CPU: {info["model"]} ({flags}), {cores}'
+    if threads is not None:
+        line += f'; timed with {threads} thread(s)'
+    return line

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from benchlib import (MODELS_TABLE, compare_latency,
-                                       csv_bytes, format_table,
-                                       markdown_table, memory_probe_available,
-                                       peak_growth_mib, timing_parser,
-                                       write_report)
+                      csv_bytes, format_table,
+                      markdown_table, memory_probe_available,
+                      peak_growth_mib, timing_parser,
+                      write_report)
 
 
 def test_timing_sets_torch_threads_and_no_grad():

@@ -35,7 +35,8 @@ def test_papers_models_carry_their_papers_figures(models):
     mpn = by_name['td-hm_mobilenetv3-lpb_1xb32-210e_coco-256x192']
     assert reported_metric(mpn) == pytest.approx(0.662)
     assert mpn['Metadata']['Paper FLOPs'] == 557_000_000
-    rep_b = by_name['td-reg_repvgg-b-fusion-deploy_rle-1xb64-210e_coco-256x192']
+    rep_b = by_name[
+        'td-reg_repvgg-b-fusion-deploy_rle-1xb64-210e_coco-256x192']
     assert reported_metric(rep_b) == pytest.approx(0.661)
     assert rep_b['Metadata']['Paper Parameters'] == 11_640_000
     for model in models.values():

@@ -121,3 +121,9 @@ def test_format_cpu_info_usable_cores():
     info = dict(model='X', flags=['avx2'], logical_cores=8, usable_cores=2)
     assert timing.format_cpu_info(info) == \
         'CPU: X (avx2), 8 logical cores, 2 usable'
+
+
+def test_format_cpu_info_with_threads():
+    info = dict(model='X', flags=['avx2'], logical_cores=2, usable_cores=2)
+    assert timing.format_cpu_info(info, threads=1) == \
+        'CPU: X (avx2), 2 logical cores; timed with 1 thread(s)'

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from benchlib import (COLUMNS, available_engines,
-                                       build_model, print_report)
+                      build_model, print_report)
 from benchlib import get_complexity
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -152,6 +152,11 @@ def test_progress_and_table(capsys, run):
     assert OURS in out and STOCK in out
     # measurements only: verdicts belong in the README
     assert 'Goal' not in out and ' met' not in out
+    # which CPU, with its vector extensions, in the table and the JSON
+    machine = result['machine']
+    assert f'Machine: {machine["cpu"]} (' in out
+    assert isinstance(machine['cpu_flags'], list)
+    assert machine['logical_cores'] >= 1
 
 
 def test_prints_progress(tool, tmp_path, capsys):
@@ -162,6 +167,8 @@ def test_prints_progress(tool, tmp_path, capsys):
     ])
     assert code == 0
     out = capsys.readouterr().out
+    assert out.startswith('CPU: ')
+    assert 'thread(s)' in out.splitlines()[0]
     for line in (f'[1/1] {STOCK}: build', f'[1/1] {STOCK}: params and FLOPs',
                  '[stage 1/3] batch 1, 1 thread(s)', '[stage 3/3] batch 32',
                  f'peak memory of {STOCK} measured'):

@@ -91,8 +91,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--no-openvino', action='store_true')
     args = parser.parse_args(argv)
-    os.makedirs(args.out_dir, exist_ok=True)
     tool = load_quantize_tool()
+    print(tool.format_cpu_info(threads=args.threads))
+    os.makedirs(args.out_dir, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
         split = make_split(folder)
         for model in args.models:

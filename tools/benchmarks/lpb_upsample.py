@@ -30,13 +30,14 @@ sys.path.insert(0, ROOT)
 
 import mmpose_light  # noqa: E402,F401
 from benchlib import (MODELS_TABLE,  # noqa: E402
-                                       SAMPLE_DIR, available_engines,
-                                       build_model,
-                                       compare_latency, export_model,
-                                       openvino_model, ort_call, ort_session,
-                                       print_table)
+                      SAMPLE_DIR, available_engines,
+                      build_model,
+                      compare_latency, export_model,
+                      openvino_model, ort_call, ort_session,
+                      print_table)
 from benchlib.timing import timing_parser  # noqa: E402
 from mmpose_light.models.utils import reparameterize_model  # noqa: E402
+from mmpose_light_runtime.timing import format_cpu_info  # noqa: E402
 
 MODEL = 'MobilePoseNet-256x192-train'
 FORMS = ('training', 'deploy')
@@ -98,6 +99,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument('--no-int8', action='store_true',
                         help='skip the INT8 models')
     args = parser.parse_args(argv)
+    print(format_cpu_info(threads=args.threads))
     model, hw = build_model(args.model, calibrate=True)
     deployed = reparameterize_model(model)
     engines = [e for e in available_engines()

@@ -42,6 +42,7 @@ from benchlib import (MODELS_TABLE, build_model,  # noqa: E402
                       timing_parser)
 from mmpose_light.models.layers import LPB  # noqa: E402
 from benchlib import get_complexity  # noqa: E402
+from mmpose_light_runtime.timing import format_cpu_info  # noqa: E402
 
 MODEL = 'MobilePoseNet-256x192-train'
 # names in benchlib's model table
@@ -199,6 +200,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
+    print(format_cpu_info(threads=args.threads))
     with quiet_mmengine():
         size_ok = check_size()
         model, hw = build_model(MODEL)

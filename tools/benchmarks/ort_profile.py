@@ -32,8 +32,9 @@ sys.path.insert(0, ROOT)
 
 import mmpose_light  # noqa: E402,F401
 from benchlib import (MODELS_TABLE, SAMPLE_DIR,  # noqa: E402
-                                       build_model, export_model, fmt,
-                                       print_table)
+                      build_model, export_model, fmt,
+                      print_table)
+from mmpose_light_runtime.timing import format_cpu_info  # noqa: E402
 
 WEIGHTED = ('Conv', 'ConvTranspose', 'Gemm', 'MatMul')
 
@@ -171,6 +172,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument('--int8', action='store_true',
                         help='profile the INT8 models instead')
     args = parser.parse_args(argv)
+    print(format_cpu_info(threads=args.threads))
     print(f'ONNX Runtime profiler, batch 1, {args.threads} thread(s), '
           f'{args.runs} runs; GMAC/s: the layer\'s multiply-adds per second '
           'of its kernels')

@@ -65,6 +65,7 @@ from mmpose_light.evaluation import (matrix_oks_nms,  # noqa: E402
                                      matrix_oks_nms_db)
 from benchlib import compare_latency, markdown_table  # noqa: E402
 from benchlib.report import cpu_name  # noqa: E402
+from mmpose_light_runtime.timing import format_cpu_info  # noqa: E402
 
 SAMPLE = osp.join(ROOT, 'data', 'sample', 'coco')
 SIGMAS = parse_pose_metainfo(CocoDataset.METAINFO)['sigmas']
@@ -316,6 +317,7 @@ def main() -> None:
     parser.add_argument('--skip-speed', action='store_true')
     parser.add_argument('--skip-accuracy', action='store_true')
     args = parser.parse_args()
+    print(format_cpu_info(threads=args.threads))
     if args.threads < 1 or args.seeds < 1:
         parser.error('--threads and --seeds should be positive')
     torch.set_num_threads(args.threads)

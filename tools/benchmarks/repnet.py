@@ -36,6 +36,7 @@ from benchlib import (MODELS_TABLE, build_model,  # noqa: E402
                       compare_latency, fmt, print_table, quiet_mmengine,
                       timing_parser)
 from benchlib import get_complexity  # noqa: E402
+from mmpose_light_runtime.timing import format_cpu_info  # noqa: E402
 
 # names in benchlib's model table
 MODELS = ('RepNet-A-train', 'RepNet-A-deploy', 'RepNet-B-train',
@@ -63,6 +64,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
+    print(format_cpu_info(threads=args.threads))
     with quiet_mmengine():
         built = {name: build_model(name) for name in MODELS}
         input_shape = (3, *built[MODELS[0]][1])

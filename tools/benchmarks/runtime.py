@@ -31,11 +31,12 @@ sys.path.insert(0, ROOT)
 
 import mmpose_light  # noqa: E402,F401
 from benchlib import (SAMPLE_DIR, build_model,  # noqa: E402
-                                       compare_latency, export_model,
-                                       markdown_table)
+                      compare_latency, export_model,
+                      markdown_table)
 from mmpose_light_runtime import (DetectionFile, PosePipeline,  # noqa: E402
                                   PoseResult, TopdownEstimator, read_image)
 from mmpose_light_runtime.estimator import make_result  # noqa: E402
+from mmpose_light_runtime.timing import format_cpu_info  # noqa: E402
 
 # table label to the benchmark suite's model name
 MODELS = {
@@ -116,6 +117,7 @@ def main(argv: List[str] = None) -> int:
     parser.add_argument('--models', nargs='+', default=list(MODELS),
                         choices=list(MODELS))
     args = parser.parse_args(argv)
+    print(format_cpu_info(threads=args.threads))
     image = read_image(IMAGE)
     print(f'# Runtime per frame, ONNX Runtime {args.threads} thread(s), '
           f'median ms of {args.rounds} interleaved rounds\n')

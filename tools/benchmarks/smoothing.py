@@ -47,6 +47,7 @@ sys.path.insert(0, osp.join(ROOT, 'runtime'))
 from mmpose_light_runtime import (DEFAULT_SMOOTHING,  # noqa: E402
                                   PoseResult, PoseSmoother)
 from mmpose_light_runtime.preprocess import pose_areas  # noqa: E402
+from mmpose_light_runtime.timing import format_cpu_info  # noqa: E402
 
 ANNOTATIONS = osp.join(ROOT, 'data', 'sample', 'coco', 'test_coco.json')
 PERIOD = 3.  # seconds of one swing of the path
@@ -229,6 +230,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         ]
     except ValueError as error:
         parser.error(str(error))
+    # numpy arithmetic, seeded: the figures do not depend on the CPU
+    print(format_cpu_info(threads=1))
     print(f'{args.frames} frames at {args.fps:g} fps, noise '
           f'{args.noise:g} px, {args.seeds} seed(s), step at frame '
           f'{int(round(args.frames * STEP_AT))}')

@@ -21,7 +21,7 @@ from torch import nn
 import mmpose_light  # noqa: F401
 from mmpose_light.models.backbones import RepVGGFusion, TruncatedMobileNetV3
 from helpers import (import_mmpretrain_backbones,
-                                  randomize_batchnorm)
+                     randomize_batchnorm)
 
 ROOT = osp.dirname(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))

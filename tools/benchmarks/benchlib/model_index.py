@@ -22,12 +22,15 @@ class ModelIndexError(ValueError):
     """The model index is inconsistent or lacks an entry."""
 
 
-def load_index(root: str) -> Dict[str, dict]:
+def load_index(root: str, strict: bool = True) -> Dict[str, dict]:
     """Every model of a model index, by config path.
 
     Args:
         root (str): The folder of ``model-index.yml`` (the repository, or an
             installed package's ``.mim``).
+        strict (bool): Raise on an entry whose config is missing or listed
+            twice; otherwise skip it (MMPose 1.3.2's own index names a
+            config it does not ship). Defaults to True.
 
     Returns:
         dict: Config path (relative to ``root``) to the model's entry, with
@@ -41,18 +44,27 @@ def load_index(root: str) -> Dict[str, dict]:
     index_path = osp.join(root, 'model-index.yml')
     with open(index_path) as f:
         imports = yaml.safe_load(f)['Import']
-    models: Dict[str, dict] = {}
+    metafiles = {}
     for rel in imports:
         path = osp.join(root, rel)
         if not osp.isfile(path):
             raise ModelIndexError(
                 f'{index_path} imports {rel}, which does not exist')
         with open(path) as f:
-            meta = yaml.safe_load(f)
-        collections = {c['Name']: c for c in meta.get('Collections', [])}
+            metafiles[rel] = yaml.safe_load(f)
+    # a collection is defined once, in any metafile of the index
+    collections = {
+        c['Name']: c
+        for meta in metafiles.values() for c in meta.get('Collections', [])
+    }
+    models: Dict[str, dict] = {}
+    for rel, meta in metafiles.items():
         for model in meta['Models']:
             config = model.get('Config')
-            if not config or not osp.isfile(osp.join(root, config)):
+            missing = not config or not osp.isfile(osp.join(root, config))
+            if not strict and (missing or config in models):
+                continue
+            if missing:
                 raise ModelIndexError(
                     f'{rel}: model {model.get("Name")!r} names config '
                     f'{config!r}, which does not exist')

@@ -133,7 +133,7 @@ def _our_index() -> Dict[str, dict]:
 
 @functools.lru_cache(maxsize=None)
 def _mmpose_index() -> Dict[str, dict]:
-    return load_index(mmpose_index_root())
+    return load_index(mmpose_index_root(), strict=False)
 
 
 # Ours first, then MMPose's stock references.

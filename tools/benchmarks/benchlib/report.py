@@ -11,6 +11,7 @@ import platform
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from mmpose_light_runtime.fileio import atomic_write_bytes, dump_json
+from mmpose_light_runtime.timing import cpu_info
 
 __all__ = [
     'fmt', 'format_table', 'print_table', 'markdown_table', 'csv_bytes',
@@ -96,14 +97,7 @@ def write_report(out_dir: str,
 
 def cpu_name() -> str:
     """The CPU model name, as far as the platform tells."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return cpu_info()['model']
 
 
 def machine_info() -> Dict[str, Optional[str]]:
@@ -115,8 +109,12 @@ def machine_info() -> Dict[str, Optional[str]]:
         openvino_version = openvino.__version__
     except ImportError:
         openvino_version = None
+    cpu = cpu_info()
     return dict(
-        cpu=cpu_name(),
+        cpu=cpu['model'],
+        cpu_flags=cpu['flags'],
+        logical_cores=cpu['logical_cores'],
+        usable_cores=cpu['usable_cores'],
         all_threads=torch.get_num_threads(),
         torch=torch.__version__,
         onnxruntime=onnxruntime.__version__,

@@ -412,7 +412,9 @@ def print_report(result: dict) -> None:
     ref = result['reference']
     peaks = result['matmul_peak_gmacs']
     machine = result['machine']
-    print(f'\nMachine: {machine["cpu"]}; all threads = '
+    print(f'\nMachine: {machine["cpu"]} '
+          f'({" ".join(machine["cpu_flags"]) or "no AVX2, AVX-512 or AMX"}, '
+          f'{machine["logical_cores"]} logical cores); all threads = '
           f'{machine["all_threads"]}; torch {machine["torch"]}, onnxruntime '
           f'{machine["onnxruntime"]}, openvino {machine["openvino"]}')
     print('fp32 matmul peak ({0}x{0}, n^3 multiply-adds per call): '.format(
