@@ -78,11 +78,13 @@ class OnnxRuntimeBackend(Backend):
     half of them take under 0.1 ms), and ONNX Runtime parallelises inside
     each operator, with a barrier after each: a second intra-op thread
     mostly waits there, and the batch gains little from a second core.
-    Chunks need no barrier until the end. A single crop runs on the first
-    session, with intra-op threads that sleep rather than spin between
-    operators (``session.intra_op.allow_spinning=0``: spinning threads
-    slow everything else down where the cores are shared). The outputs
-    equal those of one run of the whole batch up to float rounding.
+    Chunks need no barrier until the end. A single crop, and the one crop
+    left over where the batch does not split evenly (the fifth of 5 on 2
+    cores), run on the first session, with intra-op threads that sleep
+    rather than spin between operators
+    (``session.intra_op.allow_spinning=0``: spinning threads slow
+    everything else down where the cores are shared). The outputs equal
+    those of one run of the whole batch up to float rounding.
 
     Args:
         model_file (str): An ONNX file.
@@ -150,13 +152,22 @@ class OnnxRuntimeBackend(Backend):
         if self._pool is None:
             self._chunk_session = self._load(1)
             self._pool = ThreadPoolExecutor(self.num_workers - 1)
-        chunks = np.array_split(inputs, num_chunks)
+        # one crop left over (5 crops on 2 cores) would leave all but one
+        # core idle at the end: it runs after the even chunks, on the
+        # intra-op threads
+        last = len(inputs) % num_chunks == 1
+        even = len(inputs) - 1 if last else len(inputs)
+        chunks = np.array_split(inputs[:even], num_chunks)
         # the caller's thread runs the first chunk instead of waiting
         futures = [
             self._pool.submit(self._run_chunk, chunk) for chunk in chunks[1:]
         ]
         parts = [self._run_chunk(chunks[0])]
         parts += [future.result() for future in futures]
+        if last:
+            parts.append(
+                self.session.run(self.output_names,
+                                 {self.input_name: inputs[even:]}))
         return [np.concatenate(outputs) for outputs in zip(*parts)]
 
     def _run_chunk(self, chunk: np.ndarray) -> List[np.ndarray]:

@@ -103,14 +103,17 @@ def test_openvino_bad_files(openvino, tmp_path):
         create_backend('openvino', str(junk), num_threads=0)
 
 
-@pytest.mark.parametrize('workers, batch, sizes', [
-    (2, 5, [3, 2]),
-    (3, 5, [2, 2, 1]),
-    (4, 2, [1, 1]),
-    (2, 1, []),
+@pytest.mark.parametrize('workers, batch, sizes, rest', [
+    (2, 5, [2, 2], 1),
+    (2, 6, [3, 3], 0),
+    (3, 5, [2, 2, 1], 0),
+    (3, 7, [2, 2, 2], 1),
+    (4, 2, [1, 1], 0),
+    (2, 1, [], 1),
 ])
 def test_onnxruntime_splits_a_batch_across_workers(pose_model, monkeypatch,
-                                                   workers, batch, sizes):
+                                                   workers, batch, sizes,
+                                                   rest):
     whole = create_backend('onnxruntime', pose_model, num_threads=1)
     split = create_backend('onnxruntime', pose_model, num_threads=workers)
     assert whole.num_workers == 1 and split.num_workers == workers
@@ -122,12 +125,24 @@ def test_onnxruntime_splits_a_batch_across_workers(pose_model, monkeypatch,
         return run_chunk(chunk)
 
     monkeypatch.setattr(split, '_run_chunk', record)
+    intra_op = []
+    session_run = split.session.run
+
+    class Session:
+        """Records the batches of the intra-op session."""
+
+        def run(self, names, feed):
+            intra_op.append(len(feed['input']))
+            return session_run(names, feed)
+
+    monkeypatch.setattr(split, 'session', Session())
     inputs = np.random.default_rng(0).standard_normal(
         (batch, 3, 64, 48)).astype(np.float32)
     out = split.run(inputs)
     # one chunk per worker (recorded as they start, in any order); a
-    # single crop runs on the intra-op session
+    # single crop, and one left over, run on the intra-op session
     assert sorted(len(c) for c in chunks) == sorted(sizes)
+    assert intra_op == ([rest] if rest else [])
     assert all(c.flags.c_contiguous for c in chunks)
     # every crop once, in batch order
     expected = whole.run(inputs)
