@@ -25,22 +25,19 @@ from typing import List, Optional
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from mmengine.config import DictAction  # noqa: E402
-
 import mmpose_light  # noqa: E402,F401  (compat fixes and registration)
 from mmpose_light.deploy import (DETECTOR_REL_TOL,  # noqa: E402
                                  export_detector, init_person_detector)
+from mmpose_light.deploy.tool_args import (  # noqa: E402
+    add_export_options, check_export_paths, export_parser)
 
 SAMPLE_IMAGES = osp.join(ROOT, 'data', 'sample', 'coco')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Export an MMDetection person detector (RTMDet, YOLOX) '
-        'to ONNX and check it against MMDetection')
-    parser.add_argument('config', help='MMDetection config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('out', help='output ONNX file')
+    parser = export_parser(
+        'Export an MMDetection person detector (RTMDet, YOLOX) to ONNX and '
+        'check it against MMDetection', 'MMDetection config file')
     parser.add_argument(
         '--images',
         nargs='+',
@@ -59,40 +56,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=0.3,
         help='the runtime\'s default person score threshold (default: '
         '0.3)')
-    parser.add_argument('--opset',
-                        type=int,
-                        default=17,
-                        help='ONNX opset (default: 17)')
-    parser.add_argument(
-        '--rel-tol',
-        type=float,
-        default=DETECTOR_REL_TOL,
-        help='fail beyond this relative error of the boxes and scores vs '
-        f'MMDetection (default: {DETECTOR_REL_TOL:g})')
-    parser.add_argument('--device',
-                        default='cpu',
-                        help='device to build the model on')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, as in MMDetection\'s tools')
+    add_export_options(parser, rel_tol=DETECTOR_REL_TOL,
+                       reference='MMDetection')
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
     """Run the tool; returns :func:`export_detector`'s result."""
     args = parse_args(argv)
-    for path, what in ((args.config, 'config'), (args.checkpoint,
-                                                 'checkpoint')):
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{what} {path!r} does not exist')
+    check_export_paths(args)
     if args.input_size is not None and args.input_size < 1:
         raise ValueError('--input-size should be a positive int, but got '
                          f'{args.input_size}')
-    out_dir = osp.dirname(osp.abspath(args.out))
-    if not osp.isdir(out_dir):
-        raise FileNotFoundError(f'output folder {out_dir!r} does not exist')
     model = init_person_detector(args.config,
                                  args.checkpoint,
                                  device=args.device,

@@ -22,19 +22,16 @@ from typing import List, Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
-
 import mmpose_light  # noqa: E402,F401  (compat fixes and registration)
 from mmpose_light.deploy import export_onnx  # noqa: E402
+from mmpose_light.deploy.tool_args import (  # noqa: E402
+    add_export_options, check_export_paths, export_parser)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Export a top-down pose model to ONNX and check it '
-        'with ONNX Runtime')
-    parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('out', help='output ONNX file')
+    parser = export_parser(
+        'Export a top-down pose model to ONNX and check it with ONNX Runtime',
+        'config file')
     parser.add_argument(
         '--input-shape',
         type=int,
@@ -43,24 +40,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=None,
         help='network input height and width; defaults to the codec\'s '
         'input size')
-    parser.add_argument('--opset',
-                        type=int,
-                        default=17,
-                        help='ONNX opset (default: 17)')
-    parser.add_argument(
-        '--rel-tol',
-        type=float,
-        default=1e-4,
-        help='fail beyond this relative error of ONNX Runtime vs PyTorch '
-        '(default: 1e-4)')
-    parser.add_argument('--device',
-                        default='cpu',
-                        help='device to build the model on')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, as in MMPose\'s tools')
+    add_export_options(parser, rel_tol=1e-4, reference='PyTorch')
     return parser.parse_args(argv)
 
 
@@ -70,16 +50,10 @@ def main(argv: Optional[List[str]] = None) -> dict:
     from mmpose.apis import init_model
 
     args = parse_args(argv)
-    for path, what in ((args.config, 'config'), (args.checkpoint,
-                                                 'checkpoint')):
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{what} {path!r} does not exist')
+    check_export_paths(args)
     if args.input_shape is not None and min(args.input_shape) < 1:
         raise ValueError('--input-shape should be two positive ints H W, '
                          f'but got {args.input_shape}')
-    out_dir = osp.dirname(osp.abspath(args.out))
-    if not osp.isdir(out_dir):
-        raise FileNotFoundError(f'output folder {out_dir!r} does not exist')
 
     model = init_model(args.config,
                        args.checkpoint,

@@ -1,12 +1,7 @@
 """Train a pose model: MMPose's ``tools/train.py`` with mmpose_light loaded.
 
-Takes exactly the arguments of MMPose's tool (``--help`` lists them); the
-config may also be the name of a shipped one (``python -m
-mmpose_light.configs`` lists them). Installed, this file is
-``mmpose_light/.mim/tools/train.py``, which ``mim train mmpose_light`` runs;
-from a clone it also works without installing mmpose_light. On a machine
-without CUDA, ``--launcher pytorch`` (see ``tools/dist_train.sh``) uses the
-gloo backend.
+Same arguments as MMPose's tool (``--help``); see
+:mod:`mmpose_light.utils.stock_tools`.
 """
 import os.path as osp
 import sys
@@ -15,12 +10,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if osp.isdir(osp.join(ROOT, 'mmpose_light')):  # run from a clone
     sys.path.insert(0, ROOT)
 
-import mmpose_light  # noqa: E402,F401  (compat fixes and registration)
-from mmpose_light.configs import ConfigNotFoundError  # noqa: E402
-from mmpose_light.utils import run_stock_tool  # noqa: E402
+from mmpose_light.utils.stock_tools import tool_main  # noqa: E402
 
 if __name__ == '__main__':
-    try:
-        run_stock_tool('train.py', sys.argv[1:])
-    except ConfigNotFoundError as e:
-        sys.exit(f'error: {e}')
+    tool_main('train.py')

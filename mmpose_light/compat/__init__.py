@@ -1,6 +1,6 @@
 """Fixes that make MMPose 1.3 run on torch >= 2.6, numpy 2 and no
-torchvision; applied once by ``import mmpose_light``. See README.md,
-"Compatibility"."""
+torchvision; applied once by ``import mmpose_light``. See
+docs/compatibility.md."""
 import warnings
 
 from .checkpoint import (CheckpointLoadError, load_local_checkpoint,

@@ -2,7 +2,13 @@
 
 MMPose installs ``tools/train.py`` and ``tools/test.py`` under
 ``mmpose/.mim/tools``. Running them (rather than copies) keeps our entry
-points argument-for-argument identical to MMPose's.
+points argument-for-argument identical to MMPose's: ``tools/train.py`` and
+``tools/test.py`` of mmpose_light (installed as
+``mmpose_light/.mim/tools/``, which ``mim train/test mmpose_light`` runs)
+are :func:`tool_main` and nothing else. The config may also be the name of
+a shipped config (``python -m mmpose_light.configs`` lists them). On a
+machine without CUDA, ``--launcher pytorch`` (``tools/dist_train.sh``)
+trains over gloo.
 """
 import os.path as osp
 import runpy
@@ -11,7 +17,7 @@ from typing import List
 
 import torch
 
-__all__ = ['stock_tool_path', 'run_stock_tool']
+__all__ = ['stock_tool_path', 'run_stock_tool', 'tool_main']
 
 
 def stock_tool_path(name: str) -> str:
@@ -82,3 +88,16 @@ def run_stock_tool(name: str, argv: List[str]) -> None:
         argv[0] = get_config_path(argv[0])
     sys.argv = [path] + _prepare_cpu_distributed(argv)
     runpy.run_path(path, run_name='__main__')
+
+
+def tool_main(name: str) -> None:
+    """The whole of our ``tools/train.py`` and ``tools/test.py``: import
+    mmpose_light, run MMPose's tool ``name`` with this process's arguments,
+    and end with a one-line error for a config that is not found.
+    """
+    import mmpose_light  # noqa: F401  (compat fixes and registration)
+    from ..configs import ConfigNotFoundError
+    try:
+        run_stock_tool(name, sys.argv[1:])
+    except ConfigNotFoundError as e:
+        sys.exit(f'error: {e}')

@@ -26,8 +26,8 @@ The candidates of a row are timed interleaved, round by round, in this one
 run (``benchlib.compare_latency``; greedy Python loops get
 fewer rounds): only the ratios mean anything, among them the two that the
 speed goal is stated in (greedy baseline / matrix on numpy, lowest from
-N = 10 and at N = 400; the goal and its verdict are in the README). The
-kept sets of ``oks_nms``, the baseline and the drop-in are compared too.
+N = 10 and at N = 400; the goal and its verdict are in
+docs/matrix_oks_nms.md). The kept sets of ``oks_nms``, the baseline and the drop-in are compared too.
 
 Accuracy: every detection of ``test_coco_det_AP_H_56.json`` gets the
 keypoints of the annotated person its box overlaps most, plus gaussian noise
@@ -189,7 +189,7 @@ def speed_table(canvas: float, title: str) -> Dict[int, Dict[str, float]]:
 
 
 def print_goal_ratios(results: Dict[int, Dict[str, float]]) -> None:
-    """The ratios the speed goal is stated in (see the README): greedy
+    """The ratios the speed goal is stated in (docs/matrix_oks_nms.md): greedy
     baseline / matrix (numpy), lowest for N >= 10, and at N = 400."""
     ratios = {n: t['baseline'] / t['matrix'] for n, t in results.items()}
     lowest = min((n for n in ratios if n >= 10), key=ratios.get)

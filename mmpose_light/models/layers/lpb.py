@@ -21,7 +21,7 @@ average over the four phases is the one over the upsampled map, and its gate
 acts per channel) until one interleave gives the upsampled layout. Inference
 engines run a depthwise transposed convolution one channel at a time, and a
 depthwise convolution with their fast kernels, so the deploy form is faster
-(see README.md, "INT8 and OpenVINO", for measurements).
+(docs/int8.md has the measurements).
 """
 import copy
 import warnings
