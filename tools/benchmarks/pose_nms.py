@@ -27,7 +27,8 @@ run (``benchlib.compare_latency``; greedy Python loops get
 fewer rounds): only the ratios mean anything, among them the two that the
 speed goal is stated in (greedy baseline / matrix on numpy, lowest from
 N = 10 and at N = 400; the goal and its verdict are in
-docs/matrix_oks_nms.md). The kept sets of ``oks_nms``, the baseline and the drop-in are compared too.
+docs/matrix_oks_nms.md). The kept sets of ``oks_nms``, the baseline and
+the drop-in are compared too.
 
 Accuracy: every detection of ``test_coco_det_AP_H_56.json`` gets the
 keypoints of the annotated person its box overlaps most, plus gaussian noise
