@@ -3,5 +3,4 @@
 # transposed convolution, BatchNorm folded; same heatmaps. Load a checkpoint
 # of the training config converted by tools/reparameterize.py.
 _base_ = ['./td-hm_mobilenetv3-lpb_1xb32-210e_mpii-256x256.py']
-custom_imports = dict(imports=['mmpose_light'], allow_failed_imports=False)
 model = dict(head=dict(lpb_cfg=dict(deploy=True)))

@@ -2,5 +2,4 @@
 # 63.4) on the bundled COCO sample; load a checkpoint of the training-form
 # sample config converted by tools/reparameterize.py.
 _base_ = ['./td-reg_repvgg-a-fusion_rle-1xb8-200e_coco-sample-128x96.py']
-custom_imports = dict(imports=['mmpose_light'], allow_failed_imports=False)
 model = dict(backbone=dict(deploy=True))

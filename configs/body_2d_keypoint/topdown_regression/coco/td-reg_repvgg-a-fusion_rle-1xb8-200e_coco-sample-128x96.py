@@ -12,7 +12,6 @@
 # MMEngine refuses keys defined by two bases.
 _base_ = ['./td-reg_repvgg-a-fusion_rle-1xb64-210e_coco-256x192.py']
 
-custom_imports = dict(imports=['mmpose_light'], allow_failed_imports=False)
 
 # runtime
 train_cfg = dict(max_epochs=200, val_interval=200)

@@ -2,5 +2,4 @@
 # (Table 5): 11.64M params / 2.32 GFLOPs, COCO val AP 66.1. Load a checkpoint
 # converted by tools/reparameterize.py.
 _base_ = ['./td-reg_repvgg-b-fusion_rle-1xb64-210e_coco-256x192.py']
-custom_imports = dict(imports=['mmpose_light'], allow_failed_imports=False)
 model = dict(backbone=dict(deploy=True))

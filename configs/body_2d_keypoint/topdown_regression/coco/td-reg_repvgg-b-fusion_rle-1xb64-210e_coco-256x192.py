@@ -4,7 +4,6 @@
 # 2.32 GFLOPs deployed; COCO val AP 66.1. Training as for RepNet-A.
 # Measured sizes: repnet_coco.md beside this file.
 _base_ = ['./td-reg_repvgg-a-fusion_rle-1xb64-210e_coco-256x192.py']
-custom_imports = dict(imports=['mmpose_light'], allow_failed_imports=False)
 # the body of RepVGG-A1, starting from its ImageNet weights
 model = dict(
     backbone=dict(

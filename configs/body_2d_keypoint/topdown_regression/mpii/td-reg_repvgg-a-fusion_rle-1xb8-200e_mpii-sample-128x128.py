@@ -9,7 +9,6 @@
 # refuses keys defined by two bases.
 _base_ = ['./td-reg_repvgg-a-fusion_rle-1xb64-210e_mpii-256x256.py']
 
-custom_imports = dict(imports=['mmpose_light'], allow_failed_imports=False)
 
 # runtime
 train_cfg = dict(max_epochs=200, val_interval=200)

@@ -3,7 +3,6 @@
 # Paper (Table 5, at 256x192): 12.95M params / 2.59 GFLOPs in training form,
 # 11.64M / 2.32 GFLOPs deployed. Training as for RepNet-A (lr 5e-4).
 _base_ = ['./td-reg_repvgg-a-fusion_rle-1xb64-210e_mpii-256x256.py']
-custom_imports = dict(imports=['mmpose_light'], allow_failed_imports=False)
 # the body of RepVGG-A1, starting from its ImageNet weights
 model = dict(
     backbone=dict(
