@@ -106,3 +106,20 @@ def test_lpb_upsample_prints_both_forms(load_tool, capsys):
     assert 'INT8' not in out.split('x: ')[0]
     error = float(out.split('relative error ')[1].split(' ')[0])
     assert error <= 1e-5
+
+
+def test_lpb_attention_times_both_gates(load_tool, capsys):
+    """The gates really differ (the hard gate is the previous default, not
+    the paper's), and the table has both engines."""
+    tool = load_tool('benchmarks/lpb_attention')
+    gates = list(tool.GATES.values())
+    assert gates[0]['act_cfg'][1]['type'] == 'Sigmoid'
+    assert gates[1]['act_cfg'][1]['type'] == 'HSigmoid'
+    assert tool.main(['--rounds', '1']) == 0
+    out = capsys.readouterr().out
+    assert out.startswith('CPU: ')
+    for engine in ('float', 'INT8'):
+        row = next(ln for ln in out.splitlines() if ln.startswith(engine))
+        assert float(row.split()[-1]) > 0
+    from mmpose_light.models.layers import lpb
+    assert lpb.SE_CFG is gates[0]  # restored after the run
