@@ -57,9 +57,15 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 pip_install() {
-    # Drop pip's warnings about absent local index folders: noise, not errors.
-    "$PY" -m pip install --disable-pip-version-check -q "$@" 2>&1 \
-        | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+    # Drop pip's warnings about absent local index folders, and its report
+    # of the requirements that are left out on purpose (--no-deps below:
+    # xtcocotools' build-time cython, openmim's opendatalab): noise, not
+    # errors.
+    "$PY" -m pip install --disable-pip-version-check -q "$@" 2>&1 | {
+        grep -v -e 'is ignored: it is neither a file nor a directory' \
+            -e 'dependency resolver does not currently take into account' \
+            -e 'requires cython' -e 'requires opendatalab' || true
+    }
     return "${PIPESTATUS[0]}"
 }
 PIP=(pip_install)
