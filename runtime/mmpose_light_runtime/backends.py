@@ -11,11 +11,13 @@ float and quantized (QDQ) ONNX files:
 """
 import os
 import os.path as osp
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from .checks import check_int
 from .timing import usable_cores
 
 __all__ = [
@@ -60,14 +62,6 @@ def _check_model_file(model_file: str) -> str:
     return model_file
 
 
-def _check_threads(num_threads: Optional[int]) -> None:
-    if num_threads is not None and (not isinstance(num_threads, int)
-                                    or isinstance(num_threads, bool)
-                                    or num_threads < 1):
-        raise ValueError('`num_threads` should be a positive int, '
-                         f'but got {num_threads!r}')
-
-
 class OnnxRuntimeBackend(Backend):
     """ONNX Runtime.
 
@@ -108,13 +102,15 @@ class OnnxRuntimeBackend(Backend):
                  num_threads: Optional[int] = None,
                  providers: Optional[Sequence[str]] = None) -> None:
         model_file = _check_model_file(model_file)
-        _check_threads(num_threads)
+        if num_threads is not None:
+            check_int('`num_threads`', num_threads, 1)
         self._model_file = model_file
         self._providers = list(providers or ['CPUExecutionProvider'])
         self.session = self._load(num_threads)
         self.num_workers = num_threads or usable_cores()
         self._chunk_session = None
         self._pool = None
+        self._lock = threading.Lock()
         inputs = self.session.get_inputs()
         if len(inputs) != 1:
             raise ValueError(f'{model_file!r} has {len(inputs)} inputs; a '
@@ -149,9 +145,10 @@ class OnnxRuntimeBackend(Backend):
         if num_chunks < 2:
             return self.session.run(self.output_names,
                                     {self.input_name: inputs})
-        if self._pool is None:
-            self._chunk_session = self._load(1)
-            self._pool = ThreadPoolExecutor(self.num_workers - 1)
+        with self._lock:  # callers on several threads load it once
+            if self._pool is None:
+                self._chunk_session = self._load(1)
+                self._pool = ThreadPoolExecutor(self.num_workers - 1)
         # one crop left over (5 crops on 2 cores) would leave all but one
         # core idle at the end: it runs after the even chunks, on the
         # intra-op threads
@@ -210,7 +207,8 @@ class OpenVINOBackend(Backend):
                 'install openvino)') from None
 
         model_file = _check_model_file(model_file)
-        _check_threads(num_threads)
+        if num_threads is not None:
+            check_int('`num_threads`', num_threads, 1)
         core = openvino.Core()
         try:
             model = core.read_model(model_file)

@@ -28,10 +28,11 @@ more than numpy.
 """
 import functools
 import math
-from numbers import Real
 from typing import Optional, Tuple
 
 import numpy as np
+
+from .checks import check_int, check_number
 
 __all__ = [
     'COCO_SIGMAS', 'DENSE_MAX_POSES', 'MIN_EXPONENT', 'check_nms_options',
@@ -59,23 +60,6 @@ _EPS = float(np.spacing(1))
 _CHUNK_ELEMENTS = 2**15
 
 
-def _check_topk(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(
-            value, (int, np.integer)) or (value < 1 and value != -1):
-        raise ValueError(f'`{name}` should be -1 or a positive int, '
-                         f'but got {value!r}')
-
-
-def _check_vis_thr(name: str, vis_thr: Optional[float]) -> None:
-    if vis_thr is None:
-        return
-    if isinstance(vis_thr, bool) or not isinstance(vis_thr, Real):
-        raise TypeError(f'`{name}` should be a number or None, '
-                        f'but got {vis_thr!r}')
-    if math.isnan(vis_thr):
-        raise ValueError(f'`{name}` should not be NaN, but got {vis_thr}')
-
-
 def check_nms_options(kernel: str = 'gaussian',
                       sigma: float = 2.0,
                       score_thr: float = 0.0,
@@ -99,21 +83,18 @@ def check_nms_options(kernel: str = 'gaussian',
         ValueError: An unknown kernel, a gaussian ``sigma`` that is not a
             positive finite number, a NaN ``score_thr`` or ``vis_thr``, or a
             ``pre_topk`` / ``max_num`` that is neither -1 nor positive.
-        TypeError: A ``vis_thr`` that is not a number or None.
+        BadTypeError: An option of the wrong type, e.g. a ``vis_thr`` that
+            is not a number or None (a ``TypeError`` and a ``ValueError``).
     """
     if kernel not in ('gaussian', 'linear'):
         raise ValueError(f"`{prefix}kernel` should be 'gaussian' or "
                          f"'linear', but got {kernel!r}")
-    if kernel == 'gaussian' and not (isinstance(sigma, Real) and sigma > 0
-                                     and math.isfinite(sigma)):
-        raise ValueError(f'`{prefix}sigma` should be a positive number, '
-                         f'but got {sigma!r}')
-    if not isinstance(score_thr, Real) or math.isnan(score_thr):
-        raise ValueError(f'`{prefix}score_thr` should be a number, '
-                         f'but got {score_thr!r}')
-    _check_topk(prefix + 'pre_topk', pre_topk)
-    _check_topk(prefix + 'max_num', max_num)
-    _check_vis_thr(prefix + 'vis_thr', vis_thr)
+    if kernel == 'gaussian':
+        check_number(f'`{prefix}sigma`', sigma, 0, low_open=True)
+    check_number(f'`{prefix}score_thr`', score_thr, finite=False)
+    check_int(f'`{prefix}pre_topk`', pre_topk, 1, also=-1)
+    check_int(f'`{prefix}max_num`', max_num, 1, also=-1)
+    check_number(f'`{prefix}vis_thr`', vis_thr, finite=False, allow_none=True)
 
 
 def _as_floats(name: str, value, dtype: np.dtype,
@@ -331,7 +312,7 @@ def pairwise_oks(keypoints: np.ndarray,
     Returns:
         np.ndarray: Symmetric OKS matrix. Shape (N, N).
     """
-    _check_vis_thr('vis_thr', vis_thr)
+    check_number('`vis_thr`', vis_thr, finite=False, allow_none=True)
     kpts, areas, sigmas, _, visible = _prepare(keypoints, areas, sigmas,
                                                keypoint_scores, vis_thr)
     num = len(kpts)
@@ -482,9 +463,8 @@ def greedy_oks_nms(keypoints: np.ndarray,
         np.ndarray: Indices of the kept poses, by descending score.
         Shape (M, ), int64.
     """
-    if isinstance(thr, bool) or not isinstance(thr, Real) or not 0 <= thr <= 1:
-        raise ValueError(f'`thr` should be in [0, 1], but got {thr!r}')
-    _check_vis_thr('vis_thr', vis_thr)
+    check_number('`thr`', thr, 0, 1)
+    check_number('`vis_thr`', vis_thr, finite=False, allow_none=True)
     kpts, areas, sigmas, _, visible = _prepare(keypoints, areas, sigmas,
                                                keypoint_scores, vis_thr,
                                                scores)

@@ -15,6 +15,7 @@ from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 
+from .checks import check_number
 from .structures import PoseResult
 
 __all__ = [
@@ -29,22 +30,10 @@ __all__ = [
 DEFAULT_SMOOTHING = dict(min_cutoff=0.5, beta=12.0, d_cutoff=1.5)
 
 
-def _check_positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f'`{name}` should be a number, got {value!r}')
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f'`{name}` should be finite and > 0, got {value!r}')
-    return float(value)
-
-
 def _check_filter_args(min_cutoff, beta, d_cutoff) -> Tuple[float, ...]:
-    min_cutoff = _check_positive('min_cutoff', min_cutoff)
-    d_cutoff = _check_positive('d_cutoff', d_cutoff)
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)):
-        raise TypeError(f'`beta` should be a number, got {beta!r}')
-    if not (math.isfinite(beta) and beta >= 0):
-        raise ValueError(f'`beta` should be finite and >= 0, got {beta!r}')
-    return min_cutoff, float(beta), d_cutoff
+    return (check_number('`min_cutoff`', min_cutoff, 0, low_open=True),
+            check_number('`beta`', beta, 0),
+            check_number('`d_cutoff`', d_cutoff, 0, low_open=True))
 
 
 def _alpha(cutoff, dt: np.ndarray) -> np.ndarray:
@@ -209,12 +198,8 @@ class PoseSmoother:
                  fps: float = 30.) -> None:
         self.min_cutoff, self.beta, self.d_cutoff = _check_filter_args(
             min_cutoff, beta, d_cutoff)
-        if isinstance(kpt_thr, bool) or not isinstance(
-                kpt_thr, (int, float)) or not math.isfinite(kpt_thr):
-            raise ValueError(f'`kpt_thr` should be a finite number, got '
-                             f'{kpt_thr!r}')
-        self.kpt_thr = float(kpt_thr)
-        self.fps = _check_positive('fps', fps)
+        self.kpt_thr = check_number('`kpt_thr`', kpt_thr)
+        self.fps = check_number('`fps`', fps, 0, low_open=True)
         self.reset()
 
     def reset(self) -> None:

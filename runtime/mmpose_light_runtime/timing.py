@@ -17,6 +17,8 @@ import statistics
 import time
 from typing import Any, Callable, Dict, Optional
 
+from .checks import check_int
+
 __all__ = [
     'compare_latency', 'cpu_info', 'format_cpu_info', 'usable_cores',
     'CPU_FLAGS'
@@ -54,8 +56,8 @@ def compare_latency(candidates: Dict[str, Callable[[], object]],
     """
     if not candidates:
         raise ValueError('compare_latency needs at least one candidate')
-    _check_count('rounds', rounds, 1)
-    _check_count('warmup', warmup, 0)
+    check_int('`rounds`', rounds, 1)
+    check_int('`warmup`', warmup, 0)
     times = {name: [] for name in candidates}
     for fn in candidates.values():
         for _ in range(warmup):
@@ -68,13 +70,6 @@ def compare_latency(candidates: Dict[str, Callable[[], object]],
         if progress is not None:
             progress(done, rounds)
     return {name: statistics.median(t) for name, t in times.items()}
-
-
-def _check_count(name: str, value: int, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) \
-            or value < minimum:
-        raise ValueError(f'`{name}` should be an int >= {minimum}, but got '
-                         f'{value!r}')
 
 
 def _parse_cpuinfo(text: str) -> Dict[str, Any]:
