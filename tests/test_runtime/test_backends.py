@@ -183,3 +183,20 @@ def test_split_batches_keep_the_keypoints(pose_model, sample_image):
         np.testing.assert_allclose(result.keypoint_scores,
                                    reference.keypoint_scores, rtol=1e-5,
                                    atol=1e-6)
+
+
+def test_split_batches_from_several_threads(pose_model):
+    from concurrent.futures import ThreadPoolExecutor
+    backend = create_backend('onnxruntime', pose_model, num_threads=2)
+    reference = create_backend('onnxruntime', pose_model, num_threads=1)
+    rng = np.random.default_rng(0)
+    batches = [
+        rng.standard_normal((n, 3, 64, 48)).astype(np.float32)
+        for n in (2, 3, 4, 5)
+    ]
+    # the first calls race to load the chunks' session and pool
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(backend.run, batches))
+    for inputs, out in zip(batches, results):
+        np.testing.assert_allclose(out[0], reference.run(inputs)[0],
+                                   rtol=1e-5, atol=1e-6)
