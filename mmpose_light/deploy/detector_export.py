@@ -33,6 +33,7 @@ import torch
 from mmengine.config import Config, ConfigDict
 from torch import Tensor, nn
 
+from mmpose_light_runtime.checks import check_number, is_int
 from mmpose_light_runtime.detectors import OnnxDetector
 from mmpose_light_runtime.fileio import AtomicFile, read_image
 from mmpose_light_runtime.meta import DETECTOR_META_KEY, DETECTOR_META_VERSION
@@ -526,14 +527,11 @@ def export_detector(model: nn.Module,
                          'is unknown')
     if input_size is not None and (
             not isinstance(input_size, (list, tuple)) or len(input_size) != 2
-            or not all(isinstance(v, int) and v > 0 for v in input_size)):
+            or not all(is_int(v, 1) for v in input_size)):
         raise ValueError('`input_size` should be two positive ints (w, h), '
                          f'but got {input_size!r}')
-    for name, value in (('score_thr', score_thr), ('rel_tol', rel_tol)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not 0 <= value <= 1 or (name == 'rel_tol' and not value):
-            raise ValueError(f'`{name}` should be a number in [0, 1], but '
-                             f'got {value!r}')
+    check_number('`score_thr`', score_thr, 0, 1)
+    check_number('`rel_tol`', rel_tol, 0, 1, low_open=True)
     letterbox = _letterbox(cfg, input_size)
     image_files = _sample_images(images)
     out_file = os.fspath(out_file)

@@ -27,6 +27,7 @@ from mmpose.models.heads import RLEHead
 from mmpose.models.pose_estimators.base import BasePoseEstimator
 from torch import Tensor, nn
 
+from mmpose_light_runtime.checks import check_number, is_int
 from mmpose_light_runtime.fileio import AtomicFile
 from mmpose_light_runtime.meta import META_KEY, META_VERSION
 from ..models.utils import reparameterize_model
@@ -227,9 +228,7 @@ def build_deploy_meta(model: BasePoseEstimator,
 
 def _check_input_shape(input_shape: Any) -> Tuple[int, int, int, int]:
     if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 4 \
-            or not all(isinstance(v, (int, np.integer))
-                       and not isinstance(v, bool) and v > 0
-                       for v in input_shape):
+            or not all(is_int(v, 1) for v in input_shape):
         raise ValueError('`input_shape` should be 4 positive ints '
                          f'(N, C, H, W), but got {input_shape!r}')
     return tuple(int(v) for v in input_shape)
@@ -330,11 +329,7 @@ def export_onnx(model: BasePoseEstimator,
         raise ValueError(f'`input_shape` {input_shape} has {input_shape[1]} '
                          f'channels, but the data preprocessor normalises '
                          f'{mean.numel()}')
-    if isinstance(rel_tol,
-                  bool) or not isinstance(rel_tol,
-                                          (int, float)) or not rel_tol > 0:
-        raise ValueError(
-            f'`rel_tol` should be a positive number, but got {rel_tol!r}')
+    check_number('`rel_tol`', rel_tol, 0, low_open=True)
     if not isinstance(out_file, (str, os.PathLike)):
         raise TypeError(f'`out_file` should be a path, but got {out_file!r}')
     out_file = os.fspath(out_file)

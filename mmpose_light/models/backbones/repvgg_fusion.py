@@ -17,7 +17,7 @@ from mmcv.cnn import ConvModule
 from mmpose.models.backbones.base_backbone import BaseBackbone
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptMultiConfig
-from mmpose_light_runtime.checks import check_int
+from mmpose_light_runtime.checks import check_int, is_int
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -190,14 +190,12 @@ class RepVGGFusion(StrictPretrainedMixin, BaseBackbone):
             if fusion_indices != (first, first + 1, first + 2):
                 raise ValueError('fusion_indices must be three consecutive '
                                  f'levels, got {fusion_indices}')
-            check_int('fusion_channels', fusion_channels, minimum=1)
+            check_int('`fusion_channels`', fusion_channels, minimum=1)
         elif not self.out_indices:
             raise ValueError('Without fusion (fusion_indices=None), '
                              'out_indices must name at least one level')
         self.fusion_indices = fusion_indices
-        if not -1 <= frozen_stages < num_levels:
-            raise ValueError(f'frozen_stages must be in [-1, {num_levels}), '
-                             f'got {frozen_stages}')
+        check_int('`frozen_stages`', frozen_stages, -1, num_levels - 1)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.deploy = deploy
@@ -267,9 +265,7 @@ class RepVGGFusion(StrictPretrainedMixin, BaseBackbone):
         stem_channels = arch.get('stem_channels', min([64, *widths[:1]]))
         for name, values in (('num_blocks', num_blocks), ('widths', widths),
                              ('stem_channels', (stem_channels, ))):
-            if not values or not all(
-                    isinstance(v, int) and not isinstance(v, bool) and v > 0
-                    for v in values):
+            if not values or not all(is_int(v, 1) for v in values):
                 raise ValueError(f'arch {name} must be positive ints, got '
                                  f'{values}')
         if len(num_blocks) != len(widths):
@@ -283,15 +279,11 @@ class RepVGGFusion(StrictPretrainedMixin, BaseBackbone):
     def _parse_indices(indices: Sequence[int], num_levels: int,
                        name: str) -> Tuple[int, ...]:
         """Normalise negative level indices and check their range."""
-        parsed = []
-        for index in indices:
-            if not isinstance(index,
-                              int) or not (-num_levels <= index < num_levels):
-                raise ValueError(f'{name} must hold level indices in '
-                                 f'[{-num_levels}, {num_levels}), got '
-                                 f'{tuple(indices)}')
-            parsed.append(index % num_levels)
-        return tuple(parsed)
+        if not all(is_int(i, -num_levels, num_levels - 1) for i in indices):
+            raise ValueError(f'{name} must hold level indices in '
+                             f'[{-num_levels}, {num_levels}), got '
+                             f'{tuple(indices)}')
+        return tuple(index % num_levels for index in indices)
 
     def levels(self) -> List[nn.Module]:
         """The stem and the stages, in order (level ``i`` is item ``i``)."""

@@ -17,7 +17,7 @@ from mmpose.models.backbones.base_backbone import BaseBackbone
 from mmpose.models.backbones.utils import make_divisible
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
-from mmpose_light_runtime.checks import check_int
+from mmpose_light_runtime.checks import check_int, is_int
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -146,28 +146,23 @@ class TruncatedMobileNetV3(StrictPretrainedMixin, BaseBackbone):
             raise ValueError(f'Unknown arch {arch!r} for TruncatedMobileNetV3;'
                              f' choose one of {sorted(self.arch_settings)}')
         table = self.arch_settings[arch]
-        check_int(f'num_layers (arch {arch!r})', num_layers, 1, len(table))
-        if last_stride not in (None, 1, 2):
-            raise ValueError('last_stride must be 1, 2 or None, but got '
+        check_int(f'`num_layers` of arch {arch!r}', num_layers, 1, len(table))
+        if last_stride is not None and not is_int(last_stride, 1, 2):
+            raise ValueError('`last_stride` should be 1, 2 or None, but got '
                              f'{last_stride!r}')
-        if not isinstance(out_indices, Sequence) or not all(
-                isinstance(i, int) for i in out_indices):
-            raise TypeError('out_indices must be a sequence of ints, but got '
-                            f'{out_indices!r}')
+        if not isinstance(out_indices, Sequence):
+            raise TypeError('`out_indices` should be a sequence of block '
+                            f'indices, but got {out_indices!r}')
         if not out_indices:
-            raise ValueError('out_indices must name at least one block')
-        for index in out_indices:
-            if not -num_layers <= index < num_layers:
-                raise ValueError(
-                    f'out_indices item {index} is outside the {num_layers} '
-                    f'kept blocks (valid: {-num_layers}..{num_layers - 1})')
-        normalized = sorted(i % num_layers for i in out_indices)
+            raise ValueError('`out_indices` should name at least one block')
+        normalized = sorted(
+            check_int(f'`out_indices[{i}]` (of {num_layers} kept blocks)',
+                      index, -num_layers, num_layers - 1) % num_layers
+            for i, index in enumerate(out_indices))
         if len(set(normalized)) != len(normalized):
             raise ValueError(
-                f'out_indices {tuple(out_indices)} name a block twice')
-        if frozen_stages not in range(-1, num_layers + 1):
-            raise ValueError(f'frozen_stages must be in [-1, {num_layers}], '
-                             f'but got {frozen_stages!r}')
+                f'`out_indices` {tuple(out_indices)} name a block twice')
+        check_int('`frozen_stages`', frozen_stages, -1, num_layers)
         if init_cfg is None:
             init_cfg = [
                 dict(type='Kaiming', layer=['Conv2d']),

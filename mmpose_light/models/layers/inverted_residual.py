@@ -8,6 +8,10 @@ gate) are those of mmpretrain's ``MobileNetV3`` and torchvision's
 ``mobilenet_v3_large``, so their ImageNet weights load tensor for tensor.
 MMPose's own block differs in both (its SE squeezes to ``channels / 4`` and
 gates with ``(x + 1) / 2``).
+
+These blocks take their widths and strides from the arch table of
+:class:`~mmpose_light.models.backbones.TruncatedMobileNetV3`, which checks
+the user's arguments; they do not check them again.
 """
 import copy
 import warnings
@@ -50,12 +54,6 @@ class SqueezeExcitation(nn.Module):
                  act_cfg: ConfigType = dict(type='ReLU'),
                  gate_cfg: ConfigType = HARD_SIGMOID) -> None:
         super().__init__()
-        for name, value in (('channels', channels), ('squeeze_channels',
-                                                     squeeze_channels)):
-            if isinstance(value, bool) or not isinstance(value,
-                                                         int) or value < 1:
-                raise ValueError(f'SqueezeExcitation {name} must be a '
-                                 f'positive int, but got {value!r}')
         self.global_avgpool = nn.AdaptiveAvgPool2d(1)
         self.conv1 = ConvModule(
             channels,
@@ -122,9 +120,6 @@ class InvertedResidual(BaseModule):
                  with_cp: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if stride not in (1, 2):
-            raise ValueError(
-                f'InvertedResidual stride must be 1 or 2, but got {stride!r}')
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.mid_channels = mid_channels

@@ -188,14 +188,14 @@ class LPB(BaseModule):
                  deploy: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        check_int('LPB in_channels', in_channels, minimum=1)
-        check_int('LPB out_channels', out_channels, minimum=1)
-        check_int('LPB mid_channels', mid_channels, minimum=1)
+        check_int('`in_channels` of LPB', in_channels, minimum=1)
+        check_int('`out_channels` of LPB', out_channels, minimum=1)
+        check_int('`mid_channels` of LPB', mid_channels, minimum=1)
         if kernel_size not in _UPSAMPLE_PADDING:
             raise ValueError('LPB kernel_size must be one of '
                              f'{sorted(_UPSAMPLE_PADDING)}, but got '
                              f'{kernel_size!r}')
-        check_bool('LPB deploy', deploy)
+        check_bool('`deploy` of LPB', deploy)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.mid_channels = mid_channels
