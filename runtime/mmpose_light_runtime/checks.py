@@ -110,7 +110,7 @@ def check_int(name: str,
     else:
         what = f'{also} or {_int_bounds(minimum, maximum)}'
     message = f'{name} should be {what}, but got {value!r}'
-    if isinstance(value, Integral) and not isinstance(value, bool):
+    if is_int(value):
         raise ValueError(message)
     raise BadTypeError(message)
 

@@ -12,6 +12,7 @@ from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
 
 import numpy as np
 
+from .checks import check_int
 from .detectors import as_detector
 from .nms import matrix_oks_nms
 from .smoothing import PoseSmoother
@@ -90,9 +91,7 @@ class PosePipeline:
                  tracking=False,
                  smoothing=False,
                  box_kpt_thr: float = 0.3) -> None:
-        if not isinstance(det_interval, int) or det_interval < 1:
-            raise ValueError('`det_interval` should be a positive int, but '
-                             f'got {det_interval!r}')
+        check_int('`det_interval`', det_interval, 1)
         self.estimator = estimator
         self.detector = as_detector(detector)
         self.nms = _check_nms(nms)

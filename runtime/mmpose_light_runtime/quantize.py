@@ -42,6 +42,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
+from .checks import check_int
 from .detectors import as_detector
 from .estimator import TopdownEstimator
 from .fileio import atomic_write_bytes
@@ -180,9 +181,7 @@ def calibration_crops(estimator: TopdownEstimator,
     Raises:
         ValueError: If there is no image, or no image has a person box.
     """
-    if not isinstance(max_crops, int) or max_crops < 1:
-        raise ValueError('`max_crops` should be a positive int, but got '
-                         f'{max_crops!r}')
+    check_int('`max_crops`', max_crops, 1)
     sources = _open_images(images)
     detector = as_detector(detector)
     num_images = sum(source.num_frames for source in sources)

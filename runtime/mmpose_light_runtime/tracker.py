@@ -10,6 +10,7 @@ from typing import Optional
 
 import numpy as np
 
+from .checks import check_int, check_number
 from .nms import pairwise_oks
 from .structures import PoseResult
 
@@ -114,12 +115,9 @@ class PoseTracker:
                  iou_thr: float = 0.5,
                  max_age: int = 10,
                  sigmas: Optional[np.ndarray] = None) -> None:
-        for name, value in (('oks_thr', oks_thr), ('iou_thr', iou_thr)):
-            if not 0 <= value <= 1:
-                raise ValueError(f'`{name}` should be in [0, 1], got {value}')
-        if not isinstance(max_age, int) or max_age < 1:
-            raise ValueError(
-                f'`max_age` should be a positive int, got {max_age!r}')
+        check_number('`oks_thr`', oks_thr, 0, 1)
+        check_number('`iou_thr`', iou_thr, 0, 1)
+        check_int('`max_age`', max_age, 1)
         self.oks_thr = oks_thr
         self.iou_thr = iou_thr
         self.max_age = max_age
