@@ -74,11 +74,12 @@ class OnnxRuntimeBackend(Backend):
     mostly waits there, and the batch gains little from a second core.
     Chunks need no barrier until the end. A single crop, and the one crop
     left over where the batch does not split evenly (the fifth of 5 on 2
-    cores), run on the first session, with intra-op threads that sleep
-    rather than spin between operators
-    (``session.intra_op.allow_spinning=0``: spinning threads slow
-    everything else down where the cores are shared). The outputs equal
-    those of one run of the whole batch up to float rounding.
+    cores), run on the first session, with ONNX Runtime's intra-op
+    threads, which spin between operators as ONNX Runtime sets them: on
+    an idle CPU, one RTMPose-t crop took 4.5 ms on two spinning threads,
+    6.5 ms on two that sleep and 7.1 ms on one (docs/rtmlib_comparison.md
+    names the CPU). The outputs equal those of one run of the whole batch
+    up to float rounding.
 
     Args:
         model_file (str): An ONNX file.
@@ -127,11 +128,6 @@ class OnnxRuntimeBackend(Backend):
         options = ort.SessionOptions()
         if num_threads is not None:
             options.intra_op_num_threads = num_threads
-        if num_threads != 1:
-            # idle intra-op threads spin for the next operator by default;
-            # on a shared CPU they take the core from whatever runs next
-            options.add_session_config_entry(
-                'session.intra_op.allow_spinning', '0')
         try:
             return ort.InferenceSession(self._model_file,
                                         sess_options=options,

@@ -17,7 +17,7 @@ import statistics
 import time
 from typing import Any, Callable, Dict, Optional
 
-from .checks import check_int
+from .checks import check_int, check_number
 
 __all__ = [
     'compare_latency', 'cpu_info', 'format_cpu_info', 'usable_cores',
@@ -34,7 +34,8 @@ CPU_FLAGS = ('avx2', 'fma', 'avx512f', 'avx512bw', 'avx512_vnni', 'avx_vnni',
 def compare_latency(candidates: Dict[str, Callable[[], object]],
                     rounds: int = 20,
                     warmup: int = 3,
-                    progress: Optional[Callable[[int, int], None]] = None
+                    progress: Optional[Callable[[int, int], None]] = None,
+                    settle_ms: float = 0.
                     ) -> Dict[str, float]:
     """Median wall time of each candidate, measured interleaved.
 
@@ -50,6 +51,11 @@ def compare_latency(candidates: Dict[str, Callable[[], object]],
         progress (Callable[[int, int], None], optional): Called after each
             round with ``(rounds_done, rounds)``, for long measurements.
             Defaults to None.
+        settle_ms (float): Pause before each timed call, untimed. Engines
+            that keep their idle threads spinning for a while after a call
+            (ONNX Runtime does by default) would otherwise take cores from
+            the candidate timed next in the same process, which a user
+            running one engine never sees. Defaults to 0.
 
     Returns:
         dict[str, float]: Name to median milliseconds per call.
@@ -58,12 +64,15 @@ def compare_latency(candidates: Dict[str, Callable[[], object]],
         raise ValueError('compare_latency needs at least one candidate')
     check_int('`rounds`', rounds, 1)
     check_int('`warmup`', warmup, 0)
+    settle_ms = check_number('`settle_ms`', settle_ms, low=0)
     times = {name: [] for name in candidates}
     for fn in candidates.values():
         for _ in range(warmup):
             fn()
     for done in range(1, rounds + 1):
         for name, fn in candidates.items():
+            if settle_ms:
+                time.sleep(settle_ms / 1e3)
             start = time.perf_counter()
             fn()
             times[name].append((time.perf_counter() - start) * 1e3)

@@ -127,3 +127,16 @@ def test_format_cpu_info_with_threads():
     info = dict(model='X', flags=['avx2'], logical_cores=2, usable_cores=2)
     assert timing.format_cpu_info(info, threads=1) == \
         'CPU: X (avx2), 2 logical cores; timed with 1 thread(s)'
+
+
+def test_settle_pause_is_not_timed():
+    import time
+    start = time.perf_counter()
+    times = timing.compare_latency({'noop': lambda: None},
+                                   rounds=3,
+                                   warmup=0,
+                                   settle_ms=20)
+    assert time.perf_counter() - start >= 0.06  # three pauses happened
+    assert times['noop'] < 20  # none of them was timed
+    with pytest.raises(ValueError, match='settle_ms'):
+        timing.compare_latency({'noop': lambda: None}, settle_ms=-1)

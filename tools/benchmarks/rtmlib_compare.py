@@ -49,6 +49,11 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SAMPLE = osp.join(ROOT, 'data', 'sample', 'coco')
 IMAGE = osp.join(SAMPLE, '000000196141.jpg')
 DETS = osp.join(SAMPLE, 'test_coco_det_AP_H_56.json')
+# Both engines are ONNX Runtime sessions in this one process, and an idle
+# session's threads spin for a while after each call by default: without a
+# pause, the one timed second would share its cores with the other's
+# spinning threads, which no user running one of them meets.
+SETTLE_MS = 30.
 sys.path.insert(0, osp.join(ROOT, 'runtime'))
 
 from mmpose_light_runtime import (DetectionFile,  # noqa: E402
@@ -150,7 +155,8 @@ def measure(model: str, people: List[int], threads: List[str],
             if theirs is not None:
                 candidates['rtmlib'] = (
                     lambda b=boxes: theirs(rtmlib_image, b))
-            times = compare_latency(candidates, rounds=rounds, warmup=warmup)
+            times = compare_latency(candidates, rounds=rounds, warmup=warmup,
+                                    settle_ms=SETTLE_MS)
             row = dict(threads=setting, people=num, ours_ms=times['ours'])
             if theirs is not None:
                 keypoints = theirs(rtmlib_image, boxes)[0]
