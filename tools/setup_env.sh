@@ -153,6 +153,10 @@ else
 fi
 if [ "$WITH_TESTS" = 1 ]; then
     "${PIP[@]}" -r "$ROOT/requirements/tests.txt"
+    # rtmlib, the runtime that tools/benchmarks/rtmlib_compare.py and its
+    # test measure ours against; its metadata asks for opencv-python and
+    # opencv-contrib-python, which would clash with the headless OpenCV
+    "${PIP[@]}" --no-deps rtmlib==0.0.16
     # mim (train, test, search); openmim's own dependency opendatalab would
     # downgrade setuptools below what torch asks for, so it is left out
     "${PIP[@]}" --no-deps openmim==0.3.9
