@@ -6,7 +6,6 @@ import os.path as osp
 import subprocess
 import sys
 
-import cv2
 import numpy as np
 import pytest
 
@@ -14,7 +13,7 @@ from mmpose_light_runtime import (OneEuroFilter, PosePipeline, PoseResult,
                                   PoseSmoother, TopdownEstimator, open_source)
 from mmpose_light_runtime.cli import main
 from mmpose_light_runtime.smoothing import one_euro_step
-from tiny_models import ROOT, gt_boxes
+from tiny_models import ROOT, gt_boxes, write_moving_video
 
 SHIFT = np.array([4., 1.])  # pixels per frame
 NUM_FRAMES = 10
@@ -170,22 +169,9 @@ def test_smoothing_needs_tracking(pose_model):
 def moving_video(tmp_path_factory, sample_image):
     """A 10 fps video of the sample image moving by SHIFT per frame, and
     the ground-truth boxes moved alike as a COCO detection file."""
-    folder = tmp_path_factory.mktemp('smooth_video')
-    path = str(folder / 'moving.avi')
-    height, width = sample_image.shape[:2]
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'MJPG'), FPS,
-                             (width, height))
-    dets = []
-    for t in range(NUM_FRAMES):
-        matrix = np.float32([[1, 0, SHIFT[0] * t], [0, 1, SHIFT[1] * t]])
-        writer.write(cv2.warpAffine(sample_image, matrix, (width, height)))
-        for x1, y1, x2, y2 in gt_boxes() + np.tile(SHIFT * t, 2):
-            dets.append(dict(image_id=t, category_id=1, score=0.9,
-                             bbox=[x1, y1, x2 - x1, y2 - y1]))
-    writer.release()
-    det_file = folder / 'moving_dets.json'
-    det_file.write_text(json.dumps(dets))
-    return path, str(det_file)
+    return write_moving_video(sample_image,
+                              tmp_path_factory.mktemp('smooth_video'), SHIFT,
+                              NUM_FRAMES, FPS)
 
 
 def test_video_frames_carry_their_timestamps(moving_video):

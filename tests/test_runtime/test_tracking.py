@@ -1,48 +1,26 @@
 """Tracking on video: ids kept across frames by OKS, detection every N
 frames with boxes carried from poses in between."""
-import json
 
-import cv2
 import numpy as np
 import pytest
 
 from mmpose_light_runtime import (DetectionFile, PosePipeline, PoseResult,
                                   PoseTracker, TopdownEstimator)
 from mmpose_light_runtime.tracker import bboxes_from_poses, box_iou
-from tiny_models import gt_boxes
+from tiny_models import gt_boxes, write_moving_video
 
 SHIFT = np.array([3., 2.])  # pixels per frame
 NUM_FRAMES = 12
 
 
-def shifted(image, offset):
-    matrix = np.float32([[1, 0, offset[0]], [0, 1, offset[1]]])
-    return cv2.warpAffine(image, matrix, image.shape[1::-1])
-
-
 @pytest.fixture(scope='module')
 def shifted_video(tmp_path_factory, sample_image):
-    """A video of the sample image moving by SHIFT per frame, and a COCO
-    detection file of its ground-truth boxes, moved alike, per frame."""
-    folder = tmp_path_factory.mktemp('video')
-    path = str(folder / 'moving.avi')
-    height, width = sample_image.shape[:2]
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'MJPG'), 10,
-                             (width, height))
-    dets = []
-    rng = np.random.default_rng(0)
-    for t in range(NUM_FRAMES):
-        writer.write(shifted(sample_image, SHIFT * t))
-        # the boxes come in another order every frame: ids cannot follow
-        # the order
-        boxes = rng.permutation(gt_boxes() + np.tile(SHIFT * t, 2))
-        for x1, y1, x2, y2 in boxes:
-            dets.append(dict(image_id=t, category_id=1, score=0.9,
-                             bbox=[x1, y1, x2 - x1, y2 - y1]))
-    writer.release()
-    det_file = folder / 'moving_dets.json'
-    det_file.write_text(json.dumps(dets))
-    return path, str(det_file)
+    """A 10 fps video of the sample image moving by SHIFT per frame, and a
+    COCO detection file of its ground-truth boxes, moved alike, in another
+    order every frame: ids cannot follow the order."""
+    return write_moving_video(sample_image, tmp_path_factory.mktemp('video'),
+                              SHIFT, NUM_FRAMES, 10,
+                              np.random.default_rng(0))
 
 
 def test_no_id_switch_on_a_moving_video(pose_model, shifted_video):

@@ -133,3 +133,33 @@ def gt_boxes(image_id: int = IMAGE_ID) -> np.ndarray:
         if ann['image_id'] == image_id
     ], dtype=np.float64)
     return np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+
+
+def write_moving_video(image: np.ndarray, folder, shift, num_frames: int,
+                       fps: float, rng=None):
+    """A video of ``image`` moving by ``shift`` (x, y) pixels per frame,
+    and a COCO detection file of its ground-truth boxes moved alike; with
+    ``rng``, the boxes come in another order every frame.
+
+    Returns:
+        tuple[str, str]: The video's and the detection file's paths.
+    """
+    import cv2
+    path = str(folder / 'moving.avi')
+    height, width = image.shape[:2]
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'MJPG'), fps,
+                             (width, height))
+    dets = []
+    for t in range(num_frames):
+        matrix = np.float32([[1, 0, shift[0] * t], [0, 1, shift[1] * t]])
+        writer.write(cv2.warpAffine(image, matrix, (width, height)))
+        boxes = gt_boxes() + np.tile(np.asarray(shift) * t, 2)
+        if rng is not None:
+            boxes = rng.permutation(boxes)
+        for x1, y1, x2, y2 in boxes:
+            dets.append(dict(image_id=t, category_id=1, score=0.9,
+                             bbox=[x1, y1, x2 - x1, y2 - y1]))
+    writer.release()
+    det_file = folder / 'moving_dets.json'
+    det_file.write_text(json.dumps(dets))
+    return path, str(det_file)
