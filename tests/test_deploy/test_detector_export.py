@@ -241,8 +241,9 @@ def test_bad_arguments_are_named(exported, tmp_path):
 
 
 def test_exported_detector_drives_the_runtime_on_video(exported, tmp_path):
-    """Video in, tracked poses out: the exported detector gives the boxes
-    of ``mmpose-light-runtime --det-model ... --track``."""
+    """Video in, tracked and smoothed poses out: the exported detector gives
+    the boxes of ``mmpose-light-runtime --det-model ... --track --smooth``.
+    """
     from mmpose_light_runtime.cli import main
     from test_runtime.tiny_models import pose_graph, pose_meta, save_model
     pose_model = save_model(pose_graph(), str(tmp_path / 'pose.onnx'),
@@ -257,11 +258,26 @@ def test_exported_detector_drives_the_runtime_on_video(exported, tmp_path):
         writer.write(cv2.warpAffine(image, shift, (width, height)))
     writer.release()
     det_model = exported['rtmdet_nano_person']['path']
-    out = tmp_path / 'poses.json'
-    main([pose_model, video, '--det-model', det_model, '--track',
-          '--det-score-thr', str(SCORE_THR['rtmdet_nano_person']),
-          '--nms', 'none', '--json', str(out), '--no-progress'])
-    poses = json.loads(out.read_text())
+
+    def run(out, *options):
+        main([pose_model, video, '--det-model', det_model, '--track',
+              *options, '--det-score-thr',
+              str(SCORE_THR['rtmdet_nano_person']), '--nms', 'none', '--json',
+              str(out), '--no-progress'])
+        return json.loads(out.read_text())
+
+    poses = run(tmp_path / 'poses.json', '--smooth')
+    raw = run(tmp_path / 'raw.json')
+    # the same tracks; a track's first keypoints pass as they are, and the
+    # filter moves those of the tracks that go on (on random weights, few
+    # do: the detector's 100 boxes change from frame to frame)
+    assert [(p['image_id'], p['track_id']) for p in poses] == \
+        [(p['image_id'], p['track_id']) for p in raw]
+    moved = {
+        p['image_id']
+        for p, q in zip(poses, raw) if p['keypoints'] != q['keypoints']
+    }
+    assert moved and 0 not in moved
     frames = sorted({p['image_id'] for p in poses})
     assert frames == [0, 1, 2, 3]
     # one pose per box the detector finds in the first frame, each with
