@@ -91,11 +91,11 @@ def run_stock_tool(name: str, argv: List[str]) -> None:
 
 
 def tool_main(name: str) -> None:
-    """The whole of our ``tools/train.py`` and ``tools/test.py``: import
-    mmpose_light, run MMPose's tool ``name`` with this process's arguments,
-    and end with a one-line error for a config that is not found.
+    """The whole of our ``tools/train.py`` and ``tools/test.py``: run
+    MMPose's tool ``name`` with this process's arguments (importing this
+    module has imported mmpose_light: compat fixes and registration), and
+    end with a one-line error for a config that is not found.
     """
-    import mmpose_light  # noqa: F401  (compat fixes and registration)
     from ..configs import ConfigNotFoundError
     try:
         run_stock_tool(name, sys.argv[1:])
