@@ -77,22 +77,21 @@ def test_user_config_inherits_with_prefix(tmp_path):
 
 def test_scope_registries_find_mmpose_components():
     """Parts that MMEngine scopes ``mmpose_light`` (from a
-    ``mmpose_light::`` base) build from MMPose's registries."""
-    from mmpose.registry import KEYPOINT_CODECS, MODELS
+    ``mmpose_light::`` base) build from MMPose's registries, also through
+    MMEngine's root registries (the runner builds datasets and transforms
+    there), which without a registry of that scope would look in the root
+    only and fail."""
+    from mmengine.registry import TRANSFORMS
+    from mmpose.registry import MODELS
 
     from mmpose_light import registry
     assert registry.MODELS.scope == 'mmpose_light'
     assert registry.MODELS.get('LPBHeatmapHead') is MODELS.get(
         'LPBHeatmapHead')
     with DefaultScope.overwrite_default_scope('mmpose'):
-        codec = KEYPOINT_CODECS.build(
-            dict(
-                type='MSRAHeatmap',
-                input_size=(96, 128),
-                heatmap_size=(24, 32),
-                sigma=2,
-                _scope_='mmpose_light'))
-    assert type(codec).__name__ == 'MSRAHeatmap'
+        transform = TRANSFORMS.build(
+            dict(type='GetBBoxCenterScale', _scope_='mmpose_light'))
+    assert type(transform).__name__ == 'GetBBoxCenterScale'
 
 
 def _fake_srun(tmp_path):
