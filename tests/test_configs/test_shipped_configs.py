@@ -10,7 +10,6 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-import mmpose_light
 from mmpose_light.configs import (ConfigNotFoundError, config_root,
                                   get_config_path, list_configs)
 
@@ -136,8 +135,3 @@ def test_launch_scripts_refuse_missing_arguments(script, args):
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert 'usage:' in proc.stderr
-
-
-def test_version_is_the_runtimes():
-    import mmpose_light_runtime
-    assert mmpose_light.__version__ == mmpose_light_runtime.__version__
