@@ -71,7 +71,8 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         action='store_true',
         help='give poses track ids across video frames')
     smooth = parser.add_argument_group(
-        'smoothing: a one-euro filter per track and keypoint '
+        'smoothing: one-euro filters per track, for its centre and its '
+        'keypoints about it '
         '(docs/smoothing.md)')
     smooth.add_argument(
         '--smooth',
@@ -87,8 +88,15 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         '--smooth-beta',
         type=float,
         default=DEFAULT_SMOOTHING['beta'],
-        help='cutoff increase per person size per second of speed, Hz: '
-        'higher lags less (default: %(default)s)')
+        help='cutoff increase of a keypoint about the person\'s centre '
+        'per person size per second of its speed, Hz: higher lags less '
+        '(default: %(default)s)')
+    smooth.add_argument(
+        '--smooth-centre-beta',
+        type=float,
+        default=DEFAULT_SMOOTHING['centre_beta'],
+        help='cutoff increase of the person\'s centre per person size per '
+        'second of its speed, Hz: higher lags less (default: %(default)s)')
     smooth.add_argument(
         '--smooth-d-cutoff',
         type=float,
@@ -182,7 +190,7 @@ def run(args: argparse.Namespace,
             raise ValueError('--smooth needs --track: the filter follows '
                              'each track over the frames')
         smoother = PoseSmoother(args.smooth_min_cutoff, args.smooth_beta,
-                                args.smooth_d_cutoff)
+                                args.smooth_d_cutoff, args.smooth_centre_beta)
     source = open_source(spec)
     if detector is None:
         detector = build_detector(args)

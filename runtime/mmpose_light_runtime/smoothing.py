@@ -5,9 +5,10 @@ Speed-based Low-pass Filter for Noisy Input in Interactive Systems", CHI
 2012) is an exponential moving average whose cutoff frequency rises with
 the signal's speed: a keypoint at rest is smoothed hard (its jitter goes),
 a moving one lightly (it does not lag). :class:`OneEuroFilter` runs it on
-arrays of points; :class:`PoseSmoother` runs one filter per track and
-keypoint on the poses of :class:`~mmpose_light_runtime.PoseTracker`, with
-the frames' timestamps.
+arrays of points; :class:`PoseSmoother` runs one-euro filters per track
+on the poses of :class:`~mmpose_light_runtime.PoseTracker`, with the
+frames' timestamps: one for the person's centre and one per keypoint for
+its offset from it.
 """
 import math
 from dataclasses import replace
@@ -23,11 +24,11 @@ __all__ = [
 ]
 
 #: The filter parameters of :class:`PoseSmoother` by default, chosen with
-#: ``tools/benchmarks/smoothing.py`` (see ``docs/smoothing.md``): the most
-#: jitter removed among the settings that keep the mean error at most the
-#: raw one from standing still up to a walk (one person height per
-#: second).
-DEFAULT_SMOOTHING = dict(min_cutoff=0.5, beta=12.0, d_cutoff=1.5)
+#: ``tools/benchmarks/smoothing.py`` (see ``docs/smoothing.md``): at least
+#: 3x less jitter with a mean error below the raw one, from standing still
+#: up to a walk (one person height per second), limbs still or swinging.
+DEFAULT_SMOOTHING = dict(
+    min_cutoff=0.3, beta=8.0, d_cutoff=1.5, centre_beta=20.0)
 
 
 def _check_filter_args(min_cutoff, beta, d_cutoff) -> Tuple[float, ...]:
@@ -156,13 +157,29 @@ class OneEuroFilter:
 
 
 class PoseSmoother:
-    """One-euro filter per track and keypoint over the frames of a video.
+    """One-euro filters per track over the frames of a video: one for the
+    person's centre, one per keypoint for its place about that centre.
 
-    Each tracked pose's keypoints are filtered with the state of its track
-    (:func:`one_euro_step`), at the interval between the frames'
-    timestamps; the speed that raises the cutoff is measured in person
-    sizes per second (the square root of the pose's area), so the same
-    ``beta`` suits small and large people and any video resolution.
+    A person moves as a whole (walks, turns, the camera pans) and moves its
+    limbs; a one-euro filter on each keypoint in image coordinates smooths
+    little while the person moves, since its cutoff rises with speed so as
+    not to trail them. Here each track's keypoints are split into
+
+    - its **centre**, the mean of its confident keypoints, whose noise is
+      that of a keypoint divided by the square root of their number,
+      filtered at ``min_cutoff + centre_beta * speed``;
+    - each keypoint's **offset** from the centre, which moves only as the
+      limbs move, filtered at ``min_cutoff + beta * speed`` with its own
+      speed;
+
+    and the smoothed keypoint is the sum of the two. When the set of
+    confident keypoints changes, the filters' state is re-expressed about
+    the new centre, leaving the output unchanged. With ``centre_beta=None``
+    each keypoint is filtered on its own in image coordinates (the classic
+    one-euro filter per keypoint). Speeds are measured in person sizes per
+    second (the square root of the pose's area), so the same ``beta`` suits
+    small and large people and any video resolution; ``dt`` is the
+    interval between the frames' timestamps (:func:`one_euro_step`).
 
     State is never carried over a gap: a track absent from a frame (ended,
     or unseen there) is forgotten, and starts afresh if its id comes back,
@@ -179,11 +196,17 @@ class PoseSmoother:
     Args:
         min_cutoff (float): Cutoff frequency at rest, in Hz: lower smooths
             more. Defaults to ``DEFAULT_SMOOTHING['min_cutoff']``.
-        beta (float): Cutoff increase per person size per second of speed,
-            in Hz: higher lags less in fast motion. Defaults to
+        beta (float): Cutoff increase of a keypoint's offset per person
+            size per second of its speed about the centre, in Hz: higher
+            lags less when limbs move fast. Defaults to
             ``DEFAULT_SMOOTHING['beta']``.
-        d_cutoff (float): Cutoff frequency of the speed estimate, in Hz.
+        d_cutoff (float): Cutoff frequency of the speed estimates, in Hz.
             Defaults to ``DEFAULT_SMOOTHING['d_cutoff']``.
+        centre_beta (float, optional): Cutoff increase of the centre per
+            person size per second of its speed, in Hz: higher lags less
+            when the person moves fast. None: no centre, each keypoint
+            filtered on its own with ``beta``. Defaults to
+            ``DEFAULT_SMOOTHING['centre_beta']``.
         kpt_thr (float): Keypoints scored below this are not filtered.
             Defaults to 0.2 (MMPose's rescoring threshold).
         fps (float): Frame rate assumed for frames without a timestamp.
@@ -194,10 +217,14 @@ class PoseSmoother:
                  min_cutoff: float = DEFAULT_SMOOTHING['min_cutoff'],
                  beta: float = DEFAULT_SMOOTHING['beta'],
                  d_cutoff: float = DEFAULT_SMOOTHING['d_cutoff'],
+                 centre_beta: Optional[float] = DEFAULT_SMOOTHING[
+                     'centre_beta'],
                  kpt_thr: float = 0.2,
                  fps: float = 30.) -> None:
         self.min_cutoff, self.beta, self.d_cutoff = _check_filter_args(
             min_cutoff, beta, d_cutoff)
+        self.centre_beta = None if centre_beta is None else check_number(
+            '`centre_beta`', centre_beta, 0)
         self.kpt_thr = check_number('`kpt_thr`', kpt_thr)
         self.fps = check_number('`fps`', fps, 0, low_open=True)
         self.reset()
@@ -205,10 +232,18 @@ class PoseSmoother:
     def reset(self) -> None:
         """Forget every track (a new video)."""
         self.t_prev: Optional[float] = None
-        # track id -> (filtered keypoints (K, 2), velocity (K, 2), whether
-        # each keypoint has a state (K, ))
-        self.states: Dict[int, Tuple[np.ndarray, np.ndarray,
-                                     np.ndarray]] = {}
+        # track id -> (filtered centre (2, ), its velocity (2, ), filtered
+        # offsets from it (K, 2), their velocities (K, 2), whether each
+        # keypoint has a state (K, ))
+        self.states: Dict[int, Tuple[np.ndarray, ...]] = {}
+
+    def _centres(self, x: np.ndarray, use: np.ndarray) -> np.ndarray:
+        """Mean of the ``use``d keypoints of (N, K, 2) poses, (N, 2); zero
+        without a centre or without such keypoints."""
+        if self.centre_beta is None:
+            return np.zeros((len(x), 2))
+        weights = use / np.maximum(use.sum(1, keepdims=True), 1)
+        return np.einsum('nk,nkd->nd', weights, x)
 
     def update(self,
                result: PoseResult,
@@ -242,24 +277,52 @@ class PoseSmoother:
             raise ValueError(f'track ids {ids.tolist()} repeat in a frame')
         x = result.keypoints.astype(np.float64)
         confident = result.keypoint_scores >= self.kpt_thr
+        # a track starts (or restarts) unfiltered, about the centre of its
+        # confident keypoints
+        centre = self._centres(x, confident)
+        offset = x - centre[:, None]
+        d_centre, d_offset = np.zeros_like(centre), np.zeros_like(offset)
+        out = x.copy()
         # the rows whose tracks have a state from the frame before
         rows = [i for i, track in enumerate(ids.tolist())
                 if track in self.states]
-        out = x.copy()
-        dx = np.zeros_like(x)
         if rows and dt is not None:
-            x_prev, dx_prev, valid = (
+            c_prev, dc_prev, o_prev, do_prev, valid = (
                 np.stack(part) for part in zip(
                     *(self.states[ids[i]] for i in rows)))
-            scale = np.sqrt(np.maximum(result.areas[rows], 1.))
-            smoothed, velocity = one_euro_step(
-                x[rows], x_prev, dx_prev, dt, self.min_cutoff, self.beta,
-                self.d_cutoff, scale[:, None, None])
+            xr = x[rows]
             use = valid & confident[rows]
-            out[rows] = np.where(use[..., None], smoothed, x[rows])
-            dx[rows] = np.where(use[..., None], velocity, 0.)
+            # re-express the state about the centre of the keypoints used
+            # now: a change of origin, the output stays the same
+            shift = self._centres(o_prev, use)
+            d_shift = self._centres(do_prev, use)
+            c_prev, dc_prev = c_prev + shift, dc_prev + d_shift
+            o_prev = o_prev - shift[:, None]
+            do_prev = do_prev - d_shift[:, None]
+            scale = np.sqrt(np.maximum(result.areas[rows], 1.))[:, None]
+            c_raw = self._centres(xr, use)
+            c_new, dc_new = c_raw, np.zeros_like(c_raw)
+            if self.centre_beta is not None:
+                c_new, dc_new = one_euro_step(
+                    c_raw, c_prev, dc_prev, dt, self.min_cutoff,
+                    self.centre_beta, self.d_cutoff, scale)
+            o_new, do_new = one_euro_step(
+                xr - c_raw[:, None], o_prev, do_prev, dt, self.min_cutoff,
+                self.beta, self.d_cutoff, scale[:, None])
+            # a track with no keypoint to carry on restarts
+            going = use.any(1)
+            out[rows] = np.where(use[..., None], c_new[:, None] + o_new, xr)
+            centre[rows] = np.where(going[:, None], c_new, centre[rows])
+            d_centre[rows] = np.where(going[:, None], dc_new, 0.)
+            # a keypoint that just became confident starts where it is
+            offset[rows] = np.where(
+                use[..., None], o_new,
+                np.where(going[:, None, None], xr - c_new[:, None],
+                         offset[rows]))
+            d_offset[rows] = np.where(use[..., None], do_new, 0.)
         self.states = {
-            int(track): (out[i], dx[i], confident[i])
+            int(track): (centre[i], d_centre[i], offset[i], d_offset[i],
+                         confident[i])
             for i, track in enumerate(ids.tolist()) if track >= 0
         }
         return replace(result, keypoints=out.astype(result.keypoints.dtype))

@@ -1,6 +1,7 @@
-"""Keypoint smoothing: the one-euro filter's math, per-track state (reset
-when a track ends, low-score keypoints), timestamps, bad parameters, and a
-video through the command line tracked and smoothed."""
+"""Keypoint smoothing: the one-euro filter's math, the split of a pose into
+its centre and the keypoints about it, per-track state (reset when a track
+ends, low-score keypoints), timestamps, bad parameters, and a video through
+the command line tracked and smoothed."""
 import json
 import os.path as osp
 import subprocess
@@ -73,7 +74,10 @@ def test_one_euro_filter_is_an_adaptive_moving_average():
 def test_tracks_are_smoothed_apart_and_reset_when_they_end():
     rng = np.random.default_rng(0)
     base = rng.uniform(0, 100, (2, 5, 2))
-    smoother = PoseSmoother(min_cutoff=1., beta=0., d_cutoff=1.)
+    # linear filters (beta 0): the same as an exponential moving average
+    # of each keypoint, whether split about the centre or not
+    smoother = PoseSmoother(min_cutoff=1., beta=0., d_cutoff=1.,
+                            centre_beta=0.)
     first = smoother.update(poses(base, [0, 1]), 0.)
     np.testing.assert_array_equal(first.keypoints, base.astype(np.float32))
     # the two tracks come in the other order: each keeps its own state;
@@ -99,7 +103,8 @@ def test_tracks_are_smoothed_apart_and_reset_when_they_end():
 
 
 def test_low_score_keypoints_pass_and_restart():
-    smoother = PoseSmoother(min_cutoff=1., beta=0., d_cutoff=1., kpt_thr=0.5)
+    smoother = PoseSmoother(min_cutoff=1., beta=0., d_cutoff=1.,
+                            centre_beta=0., kpt_thr=0.5)
     scores = np.ones((1, 2))
     smoother.update(poses(np.zeros((1, 2, 2)), [0], scores), 0.)
     low = scores.copy()
@@ -112,6 +117,59 @@ def test_low_score_keypoints_pass_and_restart():
     out = smoother.update(poses(np.full((1, 2, 2), 30.), [0], scores), 0.2)
     np.testing.assert_allclose(out.keypoints[0, 1], 30.)
     assert out.keypoints[0, 0, 0] < 20
+
+
+def test_linear_filters_about_the_centre_are_the_classic_filter():
+    # with beta 0 every filter is the same linear moving average, so
+    # filtering the centre and the offsets apart and adding them must give
+    # the classic filter of each keypoint, also when keypoints drop out and
+    # come back (the state is re-expressed about the new centre)
+    rng = np.random.default_rng(2)
+    track = np.cumsum(rng.normal(0, 5, (12, 2, 6, 2)), axis=0) + 300
+    scores = np.ones((12, 2, 6))
+    scores[3:6, 0, 1] = 0.1  # out for three frames, then back
+    scores[5:, 0, 4] = 0.1  # out for good
+    scores[8, 1] = 0.1  # a frame without a confident keypoint
+    split = PoseSmoother(min_cutoff=2., beta=0., centre_beta=0.)
+    classic = PoseSmoother(min_cutoff=2., beta=0., centre_beta=None)
+    for t, (kpts, score) in enumerate(zip(track, scores)):
+        a = split.update(poses(kpts, [0, 1], score), t / 30.).keypoints
+        b = classic.update(poses(kpts, [0, 1], score), t / 30.).keypoints
+        np.testing.assert_allclose(a, b, atol=1e-3)
+        if t > 0:
+            assert np.abs(a - kpts).max() > 0.1  # smoothed, not passed
+
+
+def test_a_moving_person_is_smoothed_about_its_centre():
+    # a pose moving as a whole: its offsets from the centre do not change,
+    # so its shape is kept exactly and only the centre is smoothed, at
+    # min_cutoff + centre_beta * speed (speed in person sizes per second)
+    rng = np.random.default_rng(3)
+    shape = rng.uniform(-40, 40, (1, 17, 2))
+    smoother = PoseSmoother(min_cutoff=1., beta=0., d_cutoff=1.,
+                            centre_beta=0.5)
+    smoother.update(poses(shape + 100, [0], area=2. * 2.), 0.)
+    out = smoother.update(poses(shape + [103., 104.], [0], area=2. * 2.),
+                          0.1).keypoints
+    # the centre's step as in test_one_euro_step_by_hand
+    np.testing.assert_allclose(out - shape,
+                               np.full((1, 17, 2), 100.) +
+                               [2.356075, 3.141434], atol=1e-4)
+    # the classic filter of each keypoint, at the same cutoffs, moves
+    # every keypoint alike here; it smooths the same step less when the
+    # keypoints are noisy, since each keypoint's own speed is noisier
+    noise = rng.normal(0, 2, (30, 1, 17, 2))
+    path = np.arange(30)[:, None, None, None] * [6., 0.] + shape + noise
+    jitter = {}
+    for name, centre_beta in (('split', 8.), ('classic', None)):
+        smoother = PoseSmoother(min_cutoff=0.5, beta=8., centre_beta=(
+            centre_beta))
+        out = np.stack([
+            smoother.update(poses(kpts, [0]), t / 30.).keypoints
+            for t, kpts in enumerate(path)
+        ])
+        jitter[name] = np.abs(out[2:] - 2 * out[1:-1] + out[:-2]).mean()
+    assert jitter['split'] < 0.6 * jitter['classic']
 
 
 def test_timestamps_set_the_smoothing():
@@ -148,6 +206,8 @@ def test_timestamps_set_the_smoothing():
     (dict(min_cutoff=0), ValueError, 'min_cutoff'),
     (dict(min_cutoff=float('nan')), ValueError, 'min_cutoff'),
     (dict(beta=-1), ValueError, 'beta'),
+    (dict(centre_beta=-1), ValueError, 'centre_beta'),
+    (dict(centre_beta='x'), TypeError, 'centre_beta'),
     (dict(d_cutoff='1'), TypeError, 'd_cutoff'),
     (dict(fps=0), ValueError, 'fps'),
     (dict(kpt_thr=float('inf')), ValueError, 'kpt_thr'),
@@ -155,7 +215,7 @@ def test_timestamps_set_the_smoothing():
 def test_bad_parameters(kwargs, error, match):
     with pytest.raises(error, match=match):
         PoseSmoother(**kwargs)
-    if 'fps' not in kwargs and 'kpt_thr' not in kwargs:
+    if not {'fps', 'kpt_thr', 'centre_beta'} & set(kwargs):
         with pytest.raises(error, match=match):
             OneEuroFilter(**kwargs)
 
@@ -203,7 +263,8 @@ def test_video_in_tracked_and_smoothed_poses_out(pose_model, moving_video,
     out = tmp_path / 'smooth.avi'
     main(common + ['--json', str(raw_json)])
     main(common + ['--json', str(smooth_json), '--out', str(out), '--smooth',
-                   '--smooth-min-cutoff', '0.5', '--smooth-beta', '0'])
+                   '--smooth-min-cutoff', '0.5', '--smooth-beta', '0',
+                   '--smooth-centre-beta', '0'])
     raw_ids, raw, scores = tracks_from_json(raw_json)
     ids, smoothed, _ = tracks_from_json(smooth_json)
     # every person is one track through the video, smoothed or not
@@ -218,7 +279,8 @@ def test_video_in_tracked_and_smoothed_poses_out(pose_model, moving_video,
     changed = np.abs(smoothed - raw).max(-1) > 0.01
     assert changed[1:][confident[1:]].mean() > 0.9
     assert not changed[~confident].any()
-    replay = PoseSmoother(min_cutoff=0.5, beta=0.)
+    # (linear filters, beta 0: the output does not depend on the areas)
+    replay = PoseSmoother(min_cutoff=0.5, beta=0., centre_beta=0.)
     for t in range(NUM_FRAMES):
         expected = replay.update(
             poses(raw[t], np.arange(len(ids)), scores[t]), t / FPS)
@@ -236,6 +298,8 @@ def test_cli_refuses_bad_smoothing_and_keeps_outputs(pose_model,
         (['--smooth'], '--smooth needs --track'),
         (['--track', '--smooth', '--smooth-min-cutoff', '0'], 'min_cutoff'),
         (['--track', '--smooth', '--smooth-beta', '-1'], 'beta'),
+        (['--track', '--smooth', '--smooth-centre-beta', '-1'],
+         'centre_beta'),
     ]
     for extra, message in cases:
         with pytest.raises(SystemExit) as exit_info:
@@ -249,22 +313,35 @@ def test_cli_refuses_bad_smoothing_and_keeps_outputs(pose_model,
 def test_benchmark_prints_its_table():
     proc = subprocess.run(
         [sys.executable, osp.join(ROOT, 'tools', 'benchmarks', 'smoothing.py'),
-         '--frames', '30', '--seeds', '1', '--speeds', '0.5', '--params',
-         '1,0,1', '1,20,1'],
+         '--frames', '30', '--seeds', '1', '--speeds', '0.5', '--swings', '0',
+         '20', '--params', '1,0,1', '1,20,1', '0.3,8,1.5', '0.3,8,1.5,20'],
         capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stdout.splitlines()
              if line.startswith('|')]
     header = [cell.strip() for cell in lines[0].strip('|').split('|')]
-    assert header == ['speed h/s', 'smoothing (min_cutoff,beta,d_cutoff)',
+    assert header == ['speed h/s', 'limb swing deg',
+                      'smoothing (min_cutoff,beta,d_cutoff[,centre_beta])',
                       'jitter px', 'raw / jitter', 'error px', 'error / raw',
-                      'lag frames']
-    rows = {cells[1]: cells for cells in (
-        [cell.strip() for cell in line.strip('|').split('|')]
-        for line in lines[2:])}
-    assert list(rows) == ['truth', 'raw', '1,0,1', '1,20,1']
-    assert float(rows['raw'][3]) == 1.
-    # a plain moving average (beta 0) removes more jitter than an adaptive
-    # one, and lags more
-    assert float(rows['1,0,1'][3]) > float(rows['1,20,1'][3]) > 1
-    assert float(rows['1,0,1'][4]) > float(rows['1,20,1'][4])
+                      'worst keypoint error / raw', 'lag frames']
+    rows = {(cells[1], cells[2]): [float(v) for v in cells[3:8]]
+            for cells in ([cell.strip() for cell in line.strip('|').split('|')]
+                          for line in lines[2:])}
+    names = ['truth', 'raw', '1,0,1', '1,20,1', '0.3,8,1.5', '0.3,8,1.5,20']
+    assert list(rows) == [(swing, name) for swing in ('0', '20')
+                          for name in names]
+    for swing in ('0', '20'):
+        jitter = {name: rows[swing, name][1] for name in names[1:]}
+        error = {name: rows[swing, name][3] for name in names[1:]}
+        assert jitter['raw'] == error['raw'] == 1.
+        # a plain moving average (beta 0) removes more jitter than an
+        # adaptive one, and lags more
+        assert jitter['1,0,1'] > jitter['1,20,1'] > 1
+        assert error['1,0,1'] > error['1,20,1']
+        # the same filters about the person's centre remove more jitter
+        # from a moving person, with less error
+        assert jitter['0.3,8,1.5,20'] > 1.3 * jitter['0.3,8,1.5']
+        assert error['0.3,8,1.5,20'] < error['0.3,8,1.5'] < 1.5
+    # the limbs' swing moves keypoints about the centre: less is smoothed
+    assert rows['20', '0.3,8,1.5,20'][1] < rows['0', '0.3,8,1.5,20'][1]
+    assert rows['20', 'truth'][0] > rows['0', 'truth'][0]
