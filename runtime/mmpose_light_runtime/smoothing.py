@@ -28,7 +28,7 @@ __all__ = [
 #: 3x less jitter with a mean error below the raw one, from standing still
 #: up to a walk (one person height per second), limbs still or swinging.
 DEFAULT_SMOOTHING = dict(
-    min_cutoff=0.3, beta=8.0, d_cutoff=1.5, centre_beta=20.0)
+    min_cutoff=0.3, beta=6.0, d_cutoff=1.5, centre_beta=40.0)
 
 
 def _check_filter_args(min_cutoff, beta, d_cutoff) -> Tuple[float, ...]:

@@ -345,3 +345,24 @@ def test_benchmark_prints_its_table():
     # the limbs' swing moves keypoints about the centre: less is smoothed
     assert rows['20', '0.3,8,1.5,20'][1] < rows['0', '0.3,8,1.5,20'][1]
     assert rows['20', 'truth'][0] > rows['0', 'truth'][0]
+
+
+def test_benchmark_measures_a_model_on_a_moving_video(pose_model):
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'benchmarks', 'smoothing.py'),
+         '--frames', '20', '--seeds', '1', '--speeds', '0', '--swings', '0',
+         '--params', '1,0,1', '0.3,6,1.5,40', '--model', pose_model],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    video = proc.stdout.split(pose_model + ' on ')[1]
+    assert video.startswith('45 frames of sample image 197388')
+    rows = {cells[0]: [float(v) for v in cells[1:]] for cells in (
+        [cell.strip() for cell in line.strip('|').split('|')]
+        for line in video.splitlines()[3:] if line.startswith('|'))}
+    assert list(rows) == ['raw', '1,0,1', '0.3,6,1.5,40']
+    assert rows['raw'][1] == rows['raw'][3] == 1.
+    assert rows['raw'][0] > 0  # the model's keypoints do jitter
+    assert rows['raw'][2] > 0  # and stray from the image's path
+    # (an untrained model: its errors say nothing) a plain 1 Hz moving
+    # average removes the most jitter
+    assert rows['1,0,1'][1] > rows['0.3,6,1.5,40'][1] > 1
