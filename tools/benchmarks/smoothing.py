@@ -147,25 +147,27 @@ def swing_limbs(kpts: np.ndarray, visible: np.ndarray, num_frames: int,
     return out
 
 
-def smooth(observed: np.ndarray, boxes: np.ndarray, fps: float,
-           params: Optional[Dict[str, float]]) -> np.ndarray:
-    """Run the frames through a :class:`PoseSmoother`, one track per
-    person, all keypoints confident; None: the raw observations."""
+def smooth(kpts: np.ndarray, scores: np.ndarray, areas: np.ndarray,
+           fps: float, params: Optional[Dict[str, float]]) -> np.ndarray:
+    """Run (T, P, K, 2) keypoints, their (T, P, K) scores and (T, P) pose
+    areas through a :class:`PoseSmoother`, one track per person; None: the
+    keypoints as they are."""
     if params is None:
-        return observed
+        return kpts
     smoother = PoseSmoother(**params)
-    num_people, num_kpts = observed.shape[1:3]
-    out = np.empty_like(observed)
-    for i, (kpts, frame_boxes) in enumerate(zip(observed, boxes)):
+    num_people = kpts.shape[1]
+    out = np.empty_like(kpts)
+    for t, (frame_kpts, frame_scores, frame_areas) in enumerate(
+            zip(kpts, scores, areas)):
         result = PoseResult(
-            keypoints=kpts.astype(np.float32),
-            keypoint_scores=np.ones((num_people, num_kpts), np.float32),
-            bboxes=frame_boxes.astype(np.float32),
+            keypoints=frame_kpts.astype(np.float32),
+            keypoint_scores=frame_scores.astype(np.float32),
+            bboxes=np.zeros((num_people, 4), np.float32),
             bbox_scores=np.ones(num_people, np.float32),
             scores=np.ones(num_people, np.float32),
-            areas=pose_areas(frame_boxes, (192, 256)).astype(np.float32),
+            areas=frame_areas.astype(np.float32),
             track_ids=np.arange(num_people))
-        out[i] = smoother.update(result, i / fps).keypoints
+        out[t] = smoother.update(result, t / fps).keypoints
     return out
 
 
@@ -223,6 +225,9 @@ def run(num_frames: int,
     truth = swing_limbs(kpts, visible, num_frames, fps,
                         swing) + offsets[:, :, None, :]
     moved_boxes = boxes[None] + np.tile(offsets, 2)
+    areas = pose_areas(moved_boxes.reshape(-1, 4),
+                       (192, 256)).reshape(moved_boxes.shape[:2])
+    scores = np.ones(truth.shape[:3])
     candidates = [('truth', None), ('raw', None)] + [
         (params_name(p), p) for p in param_sets
     ]
@@ -237,7 +242,7 @@ def run(num_frames: int,
         settled = SETTLED * raw['error']
         for name, params in candidates:
             poses = truth if name == 'truth' else smooth(
-                observed, moved_boxes, fps, params)
+                observed, scores, areas, fps, params)
             for key, value in measure(poses, truth, visible, step_at,
                                       settled).items():
                 sums[name][key] += value / seeds
@@ -312,22 +317,9 @@ def run_video(model: str, fps: float,
     if not counted.any():
         raise ValueError(f'{model!r} scored no keypoint 0.2 or more on '
                          'every frame: nothing to measure')
-    num_people, num_kpts = kpts.shape[1:3]
     rows = []
     for params in [None] + list(param_sets):
-        poses = kpts
-        if params is not None:
-            smoother = PoseSmoother(**params)
-            poses = np.stack([
-                smoother.update(
-                    PoseResult(
-                        keypoints=k, keypoint_scores=s,
-                        bboxes=np.zeros((num_people, 4)),
-                        bbox_scores=np.ones(num_people),
-                        scores=np.ones(num_people), areas=a,
-                        track_ids=np.arange(num_people)), t / fps).keypoints
-                for t, (k, s, a) in enumerate(zip(kpts, scores, areas))
-            ])
+        poses = smooth(kpts, scores, areas, fps, params)
         accel = np.linalg.norm(poses[2:] - 2 * poses[1:-1] + poses[:-2],
                                axis=-1)
         error = np.linalg.norm(poses - reference, axis=-1)
