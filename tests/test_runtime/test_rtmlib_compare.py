@@ -1,15 +1,13 @@
 """tools/benchmarks/rtmlib_compare.py on a tiny SimCC model: its table,
 its JSON with the CPU, and rtmlib skipped cleanly where it is missing."""
-import importlib.util
 import json
-import os.path as osp
 import sys
 
 import numpy as np
 import pytest
 
 from mmpose_light_runtime.timing import cpu_info
-from tiny_models import INPUT_SIZE, ROOT, pose_meta, save_model
+from tiny_models import INPUT_SIZE, pose_meta, save_model
 
 COLUMNS = ('| threads | people | ours ms | rtmlib ms | ours / rtmlib | '
            'max kpt diff px |')
@@ -17,12 +15,9 @@ COLUMNS = ('| threads | people | ours ms | rtmlib ms | ours / rtmlib | '
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location(
-        'rtmlib_compare',
-        osp.join(ROOT, 'tools', 'benchmarks', 'rtmlib_compare.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    # tests/conftest.py puts tools/benchmarks on the path
+    import rtmlib_compare
+    return rtmlib_compare
 
 
 @pytest.fixture(scope='module')
