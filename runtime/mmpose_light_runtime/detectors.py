@@ -22,6 +22,7 @@ import numpy as np
 from .backends import create_backend
 from .meta import DETECTOR_META_KEY, META_KEY, parse_detector_meta
 from .preprocess import check_bboxes
+from .tracker import box_iou
 
 __all__ = [
     'PersonDetector', 'WholeFrame', 'DetectionFile', 'OnnxDetector',
@@ -140,17 +141,12 @@ def box_nms(boxes: np.ndarray,
         Shape (K, ).
     """
     order = np.argsort(-scores, kind='stable')
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     keep = []
     while order.size and len(keep) != max_num:
         first, rest = order[0], order[1:]
         keep.append(first)
-        low = np.maximum(boxes[first, :2], boxes[rest, :2])
-        high = np.minimum(boxes[first, 2:], boxes[rest, 2:])
-        inter = np.prod(np.clip(high - low, 0, None), axis=1)
-        with np.errstate(divide='ignore', invalid='ignore'):
-            iou = inter / (areas[first] + areas[rest] - inter)
-        # a NaN IoU (two empty boxes) suppresses nothing, as in MMCV
+        # two empty boxes have IoU 0: they suppress nothing, as in MMCV
+        iou = box_iou(boxes[first][None], boxes[rest])[0]
         order = rest[~(iou > iou_thr)]
     return np.asarray(keep, dtype=np.int64)
 
