@@ -10,7 +10,6 @@ on the poses of :class:`~mmpose_light_runtime.PoseTracker`, with the
 frames' timestamps: one for the person's centre and one per keypoint for
 its offset from it.
 """
-import math
 from dataclasses import replace
 from typing import Dict, Optional, Tuple, Union
 
@@ -263,9 +262,7 @@ class PoseSmoother:
         if timestamp is None:
             timestamp = 0. if self.t_prev is None else \
                 self.t_prev + 1. / self.fps
-        timestamp = float(timestamp)
-        if not math.isfinite(timestamp):
-            raise ValueError(f'`timestamp` should be finite, got {timestamp}')
+        timestamp = check_number('`timestamp`', timestamp)
         if self.t_prev is not None and not timestamp > self.t_prev:
             raise ValueError(f'`timestamp` {timestamp} should be after the '
                              f"previous frame's {self.t_prev}")

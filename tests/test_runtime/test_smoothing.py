@@ -198,6 +198,8 @@ def test_timestamps_set_the_smoothing():
     smoother.update(poses(track[0], [0]), 1.)
     with pytest.raises(ValueError, match='after'):
         smoother.update(poses(track[1], [0]), 1.)
+    with pytest.raises(ValueError, match='`timestamp` should be a finite'):
+        smoother.update(poses(track[1], [0]), float('nan'))
     with pytest.raises(ValueError, match='repeat'):
         smoother.update(poses(track[:2, 0], [3, 3]), 2.)
 
