@@ -67,6 +67,12 @@ def test_profile_counts_and_times_every_layer(profile_tool, mobileposenet,
     profile_tool.report('MobilePoseNet', result, macs, top=3)
     out = capsys.readouterr().out
     assert 'op type' in out and 'Conv' in out
+    # the network per crop at each batch size
+    per_crop = profile_tool.time_batches(path, [1, 3], rounds=2, threads=1)
+    assert list(per_crop) == [1, 3]
+    assert all(ms > 0 for ms in per_crop.values())
+    # a batch of 3 costs about 3 crops, not 1 (its time is divided by 3)
+    assert 0.3 < per_crop[3] / per_crop[1] < 3
 
 
 def test_lpb_forms_give_the_same_heatmaps(load_tool, mobileposenet,

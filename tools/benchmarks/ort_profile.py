@@ -3,7 +3,7 @@
 Usage::
 
     python tools/benchmarks/ort_profile.py [--models NAME ...] [--runs 30]
-        [--threads 1] [--int8] [--top 8]
+        [--threads 1] [--int8] [--top 8] [--batches 1 2 4 5 10 20]
 
 Each model of ``benchlib``'s table is exported to ONNX
 (random weights, BatchNorm statistics from a forward pass), optionally
@@ -15,6 +15,10 @@ ONNX Runtime's graph optimisations: ``FusedConv``, NCHWc ``Reorder*``,
 multiply-adds each holds, counted from the ONNX graph's shapes: an op type
 with a much larger share of the time than of the multiply-adds is where the
 fraction of the matmul peak is lost.
+
+With ``--batches``, each model's network is also timed per crop at those
+batch sizes, interleaved (:func:`benchlib.compare_latency`, ``--runs``
+rounds): how much a batch saves over one crop at a time.
 """
 import argparse
 import collections
@@ -32,8 +36,8 @@ sys.path.insert(0, ROOT)
 
 import mmpose_light  # noqa: E402,F401
 from benchlib import (MODELS_TABLE, SAMPLE_DIR,  # noqa: E402
-                      build_model, export_model, fmt,
-                      print_table)
+                      build_model, compare_latency, export_model, fmt,
+                      ort_call, ort_session, print_table)
 from mmpose_light_runtime.timing import format_cpu_info  # noqa: E402
 
 WEIGHTED = ('Conv', 'ConvTranspose', 'Gemm', 'MatMul')
@@ -114,6 +118,25 @@ def profile(onnx_file: str, runs: int, threads: int) -> dict:
                 run_ms=float(np.median(model_runs)) / 1e3)
 
 
+def time_batches(onnx_file: str, batches: Sequence[int], rounds: int,
+                 threads: int) -> Dict[int, float]:
+    """Median milliseconds per crop of the network at each batch size,
+    timed interleaved."""
+    session = ort_session(onnx_file, threads)
+    shape = list(session.get_inputs()[0].shape[1:])
+    rng = np.random.default_rng(0)
+    times = compare_latency(
+        {
+            batch: ort_call(session,
+                            rng.normal(size=[batch] + shape).astype(
+                                np.float32))
+            for batch in batches
+        },
+        rounds=rounds,
+        threads=threads)
+    return {batch: ms / batch for batch, ms in times.items()}
+
+
 def macs_of(name: str, macs: Dict[str, int]) -> int:
     """The multiply-adds of a profiled node (QLinear nodes carry the
     original name before a ``_token`` suffix)."""
@@ -171,7 +194,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help='layers listed per model (default: 8)')
     parser.add_argument('--int8', action='store_true',
                         help='profile the INT8 models instead')
+    parser.add_argument('--batches', type=int, nargs='+', default=[],
+                        help='also time the network per crop at these '
+                        'batch sizes (default: none)')
     args = parser.parse_args(argv)
+    if any(batch < 1 for batch in args.batches):
+        parser.error(f'--batches should be positive, not {args.batches}')
     print(format_cpu_info(threads=args.threads))
     print(f'ONNX Runtime profiler, batch 1, {args.threads} thread(s), '
           f'{args.runs} runs; GMAC/s: the layer\'s multiply-adds per second '
@@ -189,6 +217,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 path = int8
             report(name + (' INT8' if args.int8 else ''),
                    profile(path, args.runs, args.threads), macs, args.top)
+            if args.batches:
+                per_crop = time_batches(path, args.batches, args.runs,
+                                        args.threads)
+                print()
+                print_table(('batch', 'ms per crop', 'vs batch 1'), [
+                    (str(batch), f'{ms:.2f}',
+                     fmt(ms / per_crop[1] if 1 in per_crop else None,
+                         '.2f')) for batch, ms in per_crop.items()
+                ])
     return 0
 
 
