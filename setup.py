@@ -36,8 +36,8 @@ MIM_ITEMS = {
     'model-index.yml': None,
     'tools': ('train.py', 'test.py', 'dist_train.sh', 'dist_test.sh',
               'slurm_train.sh', 'slurm_test.sh', 'launch.sh', 'demo.py',
-              'export_onnx.py', 'export_detector.py', 'reparameterize.py',
-              'quantize.py'),
+              'export_onnx.py', 'export_detector.py', 'export_ncnn.py',
+              'reparameterize.py', 'quantize.py'),
 }
 
 

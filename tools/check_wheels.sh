@@ -37,7 +37,10 @@ import sys
 
 import mmpose_light_runtime
 
-for name in ('torch', 'mmcv', 'mmengine', 'mmpose', 'mmpose_light'):
+# the optional engines (ncnn, OpenVINO) and pnnx stay out of the plain
+# install
+for name in ('torch', 'mmcv', 'mmengine', 'mmpose', 'mmpose_light', 'ncnn',
+             'pnnx', 'openvino'):
     assert importlib.util.find_spec(name) is None, f'{name} is installed'
 assert 'site-packages' in mmpose_light_runtime.__file__
 print('runtime', mmpose_light_runtime.__version__, 'without torch:',

@@ -157,6 +157,10 @@ if [ "$WITH_TESTS" = 1 ]; then
     # test measure ours against; its metadata asks for opencv-python and
     # opencv-contrib-python, which would clash with the headless OpenCV
     "${PIP[@]}" --no-deps rtmlib==0.0.16
+    # the ncnn engine and its converter (tools/export_ncnn.py): pnnx's
+    # metadata asks for an unpinned torch, which its binary does not need
+    "${PIP[@]}" ncnn==1.0.20261020
+    "${PIP[@]}" --no-deps pnnx==20261020
     # mim (train, test, search); openmim's own dependency opendatalab would
     # downgrade setuptools below what torch asks for, so it is left out
     "${PIP[@]}" --no-deps openmim==0.3.9

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Create an environment with the runtime alone: numpy, OpenCV (headless) and
 # ONNX Runtime, no PyTorch; with --tests, also pytest and onnx (the runtime
-# tests build tiny ONNX models with it).
+# tests build tiny ONNX models with it), the OpenVINO and ncnn engines, and
+# pnnx (the ncnn conversion; its metadata asks for torch, which its binary
+# does not need, so it is installed without dependencies).
 #
 #   tools/setup_runtime_env.sh [--tests]
 #
@@ -32,4 +34,9 @@ say "installing $TARGET"
 "$RUNTIME_VENV/bin/python" -m pip install --disable-pip-version-check -q \
     "$TARGET" 2>&1 \
     | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+if [ "${1:-}" = "--tests" ]; then
+    "$RUNTIME_VENV/bin/python" -m pip install --disable-pip-version-check -q \
+        --no-deps pnnx==20261020 2>&1 \
+        | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+fi
 say "ready in $((SECONDS - start))s: $(du -sh "$RUNTIME_VENV" | cut -f1)"

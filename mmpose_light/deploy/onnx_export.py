@@ -14,7 +14,6 @@ training-form RepNet) is converted on a copy with
 :func:`~mmpose_light.models.utils.reparameterize_model`, with a warning; the
 exported graph therefore never holds the training branches.
 """
-import json
 import os
 import os.path as osp
 import warnings
@@ -22,14 +21,15 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config
 from mmpose.models.heads import RLEHead
 from mmpose.models.pose_estimators.base import BasePoseEstimator
 from torch import Tensor, nn
 
 from mmpose_light_runtime.checks import check_number, is_int
 from mmpose_light_runtime.fileio import AtomicFile
-from mmpose_light_runtime.meta import META_KEY, META_VERSION
+from mmpose_light_runtime.meta import (META_VERSION, embed_onnx_meta,
+                                       nested_get, to_builtin)
 from ..models.utils import reparameterize_model
 
 __all__ = ['export_onnx', 'build_deploy_meta', 'training_form_modules']
@@ -102,36 +102,10 @@ def training_form_modules(model: nn.Module) -> List[str]:
     ]
 
 
-def _to_builtin(value: Any) -> Any:
-    """Convert numpy values (nested in lists and dicts) to JSON types."""
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Tensor):
-        return value.tolist()
-    if isinstance(value, dict):
-        return {str(k): _to_builtin(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_to_builtin(v) for v in value]
-    return value
-
-
-def _config_get(cfg: Optional[Config], *keys: str) -> Any:
-    """``cfg[k0][k1]...`` or None where any level is missing."""
-    value = cfg
-    for key in keys:
-        if not isinstance(value, (dict, Config, ConfigDict)) \
-                or key not in value:
-            return None
-        value = value[key]
-    return value
-
-
 def _pipeline_settings(cfg: Optional[Config]) -> Dict[str, Any]:
     """Box padding and UDP flag of the config's test pipeline."""
     settings = dict(bbox_padding=1.25, use_udp=False)
-    pipeline = _config_get(cfg, 'test_dataloader', 'dataset', 'pipeline')
+    pipeline = nested_get(cfg, 'test_dataloader', 'dataset', 'pipeline')
     for transform in pipeline or []:
         if transform.get('type') == 'GetBBoxCenterScale':
             settings['bbox_padding'] = float(transform.get('padding', 1.25))
@@ -144,7 +118,7 @@ def _rescore_settings(cfg: Optional[Config]) -> Dict[str, Any]:
     """How ``CocoMetric`` scores poses before NMS, from the test evaluator.
     """
     settings = dict(score_mode='bbox_keypoint', keypoint_score_thr=0.2)
-    evaluator = _config_get(cfg, 'test_evaluator')
+    evaluator = nested_get(cfg, 'test_evaluator')
     if isinstance(evaluator, (list, tuple)):
         evaluator = evaluator[0] if evaluator else None
     if isinstance(evaluator, dict):
@@ -162,7 +136,7 @@ def _codec_meta(model: BasePoseEstimator) -> Optional[Dict[str, Any]]:
     codec_type = type(decoder).__name__
     names = _CODEC_PARAMS.get(codec_type, ('input_size', 'heatmap_size'))
     params = {
-        name: _to_builtin(getattr(decoder, name))
+        name: to_builtin(getattr(decoder, name))
         for name in names if hasattr(decoder, name)
     }
     return dict(type=codec_type, **params)
@@ -206,24 +180,24 @@ def build_deploy_meta(model: BasePoseEstimator,
         codec=_codec_meta(model),
         # RLE heads apply the sigmoid to the sigmas in predict()
         sigmoid_sigma=isinstance(head, RLEHead),
-        output_keypoint_indices=_to_builtin(
+        output_keypoint_indices=to_builtin(
             test_cfg.get('output_keypoint_indices', None)),
         test_cfg={
-            key: _to_builtin(test_cfg[key])
+            key: to_builtin(test_cfg[key])
             for key in _FLIP_TEST_KEYS if key in test_cfg
         },
         preprocess=dict(
-            mean=_to_builtin(mean.flatten()) if normalize else None,
-            std=_to_builtin(std.flatten()) if normalize else None,
+            mean=to_builtin(mean.flatten()) if normalize else None,
+            std=to_builtin(std.flatten()) if normalize else None,
             swap_channels=bool(
                 getattr(preprocessor, '_channel_conversion', False)),
             **_pipeline_settings(cfg)),
         rescore=_rescore_settings(cfg),
         dataset_meta={
-            key: _to_builtin(dataset_meta[key])
+            key: to_builtin(dataset_meta[key])
             for key in dataset_keys if key in dataset_meta
         },
-        extra=_to_builtin(meta) if meta is not None else None)
+        extra=to_builtin(meta) if meta is not None else None)
 
 
 def _check_input_shape(input_shape: Any) -> Tuple[int, int, int, int]:
@@ -392,7 +366,7 @@ def export_onnx(model: BasePoseEstimator,
                                   dynamic_axes=dynamic_axes,
                                   do_constant_folding=True,
                                   dynamo=False)
-            _embed_meta(output.tmp, deploy_meta)
+            embed_onnx_meta(output.tmp, deploy_meta)
             max_abs = max_rel = None
             if check:
                 max_abs, max_rel = _check_with_ort(output.tmp, check_input,
@@ -412,22 +386,6 @@ def export_onnx(model: BasePoseEstimator,
                 max_rel_err=max_rel,
                 output_names=output_names,
                 meta=deploy_meta)
-
-
-def _embed_meta(onnx_file: str,
-                deploy_meta: Dict[str, Any],
-                key: str = META_KEY) -> None:
-    """Store ``deploy_meta`` as JSON under ``key``, the file's only
-    metadata, and check the model."""
-    import onnx
-
-    onnx_model = onnx.load(onnx_file)
-    del onnx_model.metadata_props[:]
-    entry = onnx_model.metadata_props.add()
-    entry.key = key
-    entry.value = json.dumps(deploy_meta)
-    onnx.checker.check_model(onnx_model)
-    onnx.save(onnx_model, onnx_file)
 
 
 def _check_with_ort(onnx_file: str, inputs: Tensor,

@@ -8,6 +8,15 @@ float and quantized (QDQ) ONNX files:
 - ``'openvino'``: OpenVINO, an optional extra
   (``pip install "mmpose-light-runtime[openvino]"``), imported only when
   asked for.
+
+A third runs ncnn models converted from those ONNX files
+(:mod:`mmpose_light_runtime.ncnn_export`):
+
+- ``'ncnn'``: Tencent's ncnn, an optional extra
+  (``pip install "mmpose-light-runtime[ncnn]"``), imported only when asked
+  for.
+
+:func:`backend_for` picks the engine a model file needs by its name.
 """
 import os
 import os.path as osp
@@ -18,11 +27,12 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from .checks import check_int
+from .meta import is_ncnn_model, ncnn_files, read_ncnn_meta
 from .timing import usable_cores
 
 __all__ = [
-    'Backend', 'OnnxRuntimeBackend', 'OpenVINOBackend', 'BACKENDS',
-    'create_backend'
+    'Backend', 'OnnxRuntimeBackend', 'OpenVINOBackend', 'NcnnBackend',
+    'BACKENDS', 'create_backend', 'backend_for'
 ]
 
 
@@ -54,11 +64,15 @@ class Backend:
 
 
 def _check_model_file(model_file: str) -> str:
+    """An existing ONNX (or OpenVINO) model file, as a str."""
     if not isinstance(model_file, (str, os.PathLike)):
         raise TypeError(f'the model should be a path, but got {model_file!r}')
     model_file = os.fspath(model_file)
     if not osp.isfile(model_file):
         raise FileNotFoundError(f'model file {model_file!r} does not exist')
+    if is_ncnn_model(model_file):
+        raise ValueError(f'{model_file!r} is an ncnn model: run it with '
+                         "backend 'ncnn' (--backend ncnn)")
     return model_file
 
 
@@ -252,22 +266,158 @@ def _openvino_metadata(model) -> Dict[str, str]:
     }
 
 
+class NcnnBackend(Backend):
+    """ncnn, on a model converted by
+    :func:`~mmpose_light_runtime.ncnn_export.export_ncnn`.
+
+    The model is three files: ``X.ncnn.param``, ``X.ncnn.bin`` and
+    ``X.ncnn.json``, the metadata (:func:`~mmpose_light_runtime.meta.
+    read_ncnn_meta`) that gives :attr:`metadata` (the ONNX file's),
+    :attr:`input_name` and :attr:`output_names` (the ONNX file's names,
+    mapped to ncnn's blobs) and the output shapes. ncnn runs one image at a
+    time: a batch runs crop by crop, each crop on ncnn's own threads (the
+    faster way measured on an x86 CPU, ``tools/benchmarks/ncnn.py``), and
+    the outputs are stacked into batches as ONNX Runtime returns them.
+
+    A model converted with fp32 weights runs in fp32 (ncnn's fp16 and bf16
+    storage and arithmetic off), so that its outputs match ONNX Runtime's;
+    one converted with fp16 weights runs with ncnn's defaults, which use
+    fp16 storage and arithmetic where the CPU has them (ARM phones).
+
+    Args:
+        model_file (str): Any of the three files, or their common prefix.
+        num_threads (int, optional): ncnn's threads. Defaults to None:
+            ncnn's default (its count of big cores).
+
+    Raises:
+        ImportError: If ncnn is not installed.
+        FileNotFoundError: If a file of the model is missing.
+        ValueError: If ncnn cannot load the model.
+    """
+
+    def __init__(self,
+                 model_file: str,
+                 num_threads: Optional[int] = None) -> None:
+        try:
+            import ncnn
+        except ImportError:
+            raise ImportError(
+                "backend 'ncnn' needs ncnn, which is not installed: pip "
+                'install "mmpose-light-runtime[ncnn]" (or pip install '
+                'ncnn)') from None
+        if not isinstance(model_file, (str, os.PathLike)):
+            raise TypeError(
+                f'the model should be a path, but got {model_file!r}')
+        if num_threads is not None:
+            check_int('`num_threads`', num_threads, 1)
+        model_file = os.fspath(model_file)
+        if not is_ncnn_model(model_file) and not osp.isfile(
+                ncnn_files(model_file)[0]):
+            raise ValueError(
+                f"backend 'ncnn' runs ncnn models (X.ncnn.param with its "
+                f'.bin and .json), not {model_file!r}: convert an ONNX file '
+                'with tools/export_ncnn.py (python -m '
+                'mmpose_light_runtime.ncnn_export)')
+        meta = read_ncnn_meta(model_file)
+        param, weights, _ = ncnn_files(model_file)
+        self.precision = meta['precision']
+        self.net = ncnn.Net()
+        opt = self.net.opt
+        if self.precision == 'fp32':
+            for name in ('use_fp16_packed', 'use_fp16_storage',
+                         'use_fp16_arithmetic', 'use_bf16_storage',
+                         'use_bf16_packed'):
+                setattr(opt, name, False)
+        if num_threads is not None:
+            opt.num_threads = num_threads
+        self.num_threads = int(opt.num_threads)
+        # ncnn prints why it fails on stderr and returns non-zero
+        if self.net.load_param(param) != 0:
+            raise ValueError(
+                f'ncnn cannot load {param!r} (its reason is printed above); '
+                'convert the ONNX file again with tools/export_ncnn.py')
+        if self.net.load_model(weights) != 0:
+            raise ValueError(f'ncnn cannot load the weights {weights!r}: '
+                             'truncated, or not those of the .param file')
+        self._input_blob = meta['input']['blob']
+        self.input_name = meta['input']['name']
+        self.input_shape = [None] + list(meta['input']['shape'][1:])
+        self.output_names = [out['name'] for out in meta['outputs']]
+        self._outputs = [(out['blob'], tuple(out['shape'][1:]))
+                         for out in meta['outputs']]
+        self.metadata = dict(meta['metadata_props'])
+        self._ncnn = ncnn
+
+    def run_one(self, image: np.ndarray) -> List[np.ndarray]:
+        """Run the model on one input (C, H, W); the outputs without
+        their batch axis."""
+        extractor = self.net.create_extractor()
+        # ncnn.Mat wraps the array's memory without a reference to it: the
+        # array must outlive the extraction
+        data = np.ascontiguousarray(image, dtype=np.float32)
+        extractor.input(self._input_blob, self._ncnn.Mat(data))
+        outputs = []
+        for blob, shape in self._outputs:
+            status, mat = extractor.extract(blob)
+            if status != 0:
+                raise RuntimeError(f'ncnn failed to compute {blob!r} '
+                                   f'(status {status})')
+            out = np.array(mat)
+            if out.size != int(np.prod(shape)):
+                raise RuntimeError(
+                    f'ncnn returned {out.shape} for {blob!r}; the ONNX '
+                    f'model gives {shape} per image')
+            outputs.append(out.reshape(shape))
+        return outputs
+
+    def run(self, inputs: np.ndarray) -> List[np.ndarray]:
+        inputs = np.asarray(inputs, dtype=np.float32)
+        if inputs.ndim != 4 or list(inputs.shape[1:]) != \
+                self.input_shape[1:]:
+            raise ValueError(f'the input should have shape (N, '
+                             f'{", ".join(map(str, self.input_shape[1:]))}'
+                             f'), but got {inputs.shape}')
+        parts = [self.run_one(image) for image in inputs]
+        if not parts:
+            return [
+                np.zeros((0, ) + shape, np.float32)
+                for _, shape in self._outputs
+            ]
+        return [np.stack(outputs) for outputs in zip(*parts)]
+
+
 #: Backend name to class.
-BACKENDS = {'onnxruntime': OnnxRuntimeBackend, 'openvino': OpenVINOBackend}
+BACKENDS = {
+    'onnxruntime': OnnxRuntimeBackend,
+    'openvino': OpenVINOBackend,
+    'ncnn': NcnnBackend
+}
 
 
-def create_backend(name: str, model_file: str,
+def backend_for(model_file: str, name: Optional[str] = None) -> str:
+    """The backend to load ``model_file`` with: ``name`` if given, else
+    ``'ncnn'`` for an ncnn model's file (``.ncnn.param``, ``.ncnn.bin``,
+    ``.ncnn.json``) and ``'onnxruntime'`` for anything else."""
+    if name is not None:
+        return name
+    return 'ncnn' if is_ncnn_model(model_file) else 'onnxruntime'
+
+
+def create_backend(name: Optional[str], model_file: str,
                    num_threads: Optional[int] = None) -> Backend:
     """Load ``model_file`` with the backend called ``name``.
 
     Args:
-        name (str): A key of :data:`BACKENDS`.
+        name (str, optional): A key of :data:`BACKENDS`, or None to pick
+            it by the file (:func:`backend_for`).
         model_file (str): The model file.
         num_threads (int, optional): Intra-op threads. Defaults to None.
 
     Returns:
         Backend: The loaded model.
     """
+    if isinstance(model_file, (str, os.PathLike)):
+        name = backend_for(model_file, name)
     if name not in BACKENDS:
         raise ValueError(f'unknown backend {name!r}; choose one of '
                          f'{sorted(BACKENDS)}')

@@ -17,7 +17,7 @@ import os.path as osp
 import sys
 from typing import List, Optional, TextIO
 
-from .backends import BACKENDS
+from .backends import BACKENDS, backend_for
 from .detectors import DetectionFile, OnnxDetector
 from .draw import draw_poses
 from .estimator import TopdownEstimator
@@ -145,8 +145,19 @@ def build_detector(args: argparse.Namespace):
         return OnnxDetector(
             args.det_model,
             score_thr=args.det_score_thr,
+            backend=_detector_backend(args),
             num_threads=args.num_threads)
     return None
+
+
+def _detector_backend(args: argparse.Namespace) -> str:
+    """``--backend`` where it reads the detector's file (ncnn reads ncnn
+    models, the others ONNX files), else the engine its file needs."""
+    chosen = getattr(args, 'backend', None)
+    by_file = backend_for(args.det_model)
+    if chosen is not None and (chosen == 'ncnn') == (by_file == 'ncnn'):
+        return chosen
+    return by_file
 
 
 def _outputs(args: argparse.Namespace, source) -> list:
@@ -279,14 +290,18 @@ def main(argv: Optional[List[str]] = None) -> int:
         prog='mmpose-light-runtime',
         description='Top-down pose estimation on images, folders, videos '
         'and cameras with an exported model (numpy, OpenCV, ONNX Runtime).')
-    parser.add_argument('model', help='ONNX file from tools/export_onnx.py')
+    parser.add_argument(
+        'model',
+        help='ONNX file from tools/export_onnx.py, or its ncnn conversion '
+        '(X.ncnn.param, from tools/export_ncnn.py)')
     add_pipeline_arguments(parser)
     parser.add_argument(
         '--backend',
-        default='onnxruntime',
+        default=None,
         choices=sorted(BACKENDS),
-        help='inference engine (default: %(default)s; openvino needs the '
-        'openvino extra)')
+        help='inference engine (default: ncnn for .ncnn.param files, else '
+        'onnxruntime; openvino and ncnn need their extras); the detector '
+        'runs on it too where it reads the detector\'s file')
     args = parser.parse_args(argv)
     try:
         estimator = TopdownEstimator(

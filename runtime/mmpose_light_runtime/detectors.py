@@ -212,7 +212,9 @@ class OnnxDetector(PersonDetector):
             file's, False for MMDeploy files.
         pad_value (float, optional): Padding value. Defaults to the
             file's, 114 for MMDeploy files.
-        backend (str): Inference engine. Defaults to ``'onnxruntime'``.
+        backend (str, optional): Inference engine. Defaults to None:
+            ``'ncnn'`` for an ncnn model (``.ncnn.param``, converted by
+            ``tools/export_ncnn.py``), else ``'onnxruntime'``.
         num_threads (int, optional): Intra-op threads. Defaults to None.
 
     Attributes:
@@ -236,7 +238,7 @@ class OnnxDetector(PersonDetector):
                  std: Optional[Sequence[float]] = _FROM_FILE,
                  to_rgb: Optional[bool] = None,
                  pad_value: Optional[float] = None,
-                 backend: str = 'onnxruntime',
+                 backend: Optional[str] = None,
                  num_threads: Optional[int] = None) -> None:
         self.backend = create_backend(backend, model, num_threads)
         self.model = str(model)
@@ -330,8 +332,22 @@ class OnnxDetector(PersonDetector):
         keep = (labels == self.person_label) & (dets[:, 4] >= self.score_thr)
         return dets[keep, :4].astype(np.float64), dets[keep, 4]
 
-    def _exported_dets(self, outputs: dict,
-                       scale: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def candidates(self, outputs: dict, scale: np.ndarray
+                   ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """An exported file's person boxes before NMS, as MMDetection's
+        ``predict`` has them: scored at least the threshold, the best
+        ``nms_pre`` of them, scaled back to the frame, the too small
+        dropped.
+
+        Args:
+            outputs (dict): The network's outputs by name.
+            scale (np.ndarray): The resize factors (x, y) of
+                :meth:`preprocess`.
+
+        Returns:
+            tuple: boxes (M, 4) in the frame, float64; scores (M, ); the
+            indices of their priors (M, ); by descending score.
+        """
         boxes_name, scores_name = self.output_names
         boxes, scores = outputs[boxes_name], outputs[scores_name]
         if boxes.ndim != 3 or boxes.shape[0] != 1 or boxes.shape[2] != 4 \
@@ -349,17 +365,27 @@ class OnnxDetector(PersonDetector):
             keep = keep[:cfg['nms_pre']]
         # MMDetection scales boxes back to the frame before NMS
         boxes = boxes[keep].astype(np.float64) / np.tile(scale, 2)
-        scores = scores[keep]
         if cfg['min_bbox_size'] is not None and cfg['min_bbox_size'] >= 0:
             wide = (boxes[:, 2] - boxes[:, 0] > cfg['min_bbox_size']) & (
                 boxes[:, 3] - boxes[:, 1] > cfg['min_bbox_size'])
-            boxes, scores = boxes[wide], scores[wide]
-        if cfg['iou_thr'] is not None:
-            max_num = cfg['max_per_img']
-            keep = box_nms(boxes, scores, cfg['iou_thr'],
-                           -1 if max_num is None else max_num)
-            boxes, scores = boxes[keep], scores[keep]
-        return boxes, scores
+            boxes, keep = boxes[wide], keep[wide]
+        return boxes, scores[keep], keep
+
+    def nms(self, boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """The indices of the candidates that the file's NMS and cap on
+        boxes keep (all, where the file has no NMS)."""
+        cfg = self.postprocess_cfg
+        if cfg['iou_thr'] is None:
+            return np.arange(len(boxes))
+        max_num = cfg['max_per_img']
+        return box_nms(boxes, scores, cfg['iou_thr'],
+                       -1 if max_num is None else max_num)
+
+    def _exported_dets(self, outputs: dict,
+                       scale: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        boxes, scores, _ = self.candidates(outputs, scale)
+        keep = self.nms(boxes, scores)
+        return boxes[keep], scores[keep]
 
     def __call__(self, image: np.ndarray,
                  image_id: Optional[int] = None) -> Boxes:

@@ -42,10 +42,13 @@ class TopdownEstimator:
 
     Args:
         model (str): A model file written by ``tools/export_onnx.py``,
-            float or quantized.
-        backend (str): Inference engine: ``'onnxruntime'``, or another key
-            of :data:`mmpose_light_runtime.backends.BACKENDS`.
-            Defaults to ``'onnxruntime'``.
+            float or quantized, or its ncnn conversion
+            (``tools/export_ncnn.py``).
+        backend (str, optional): Inference engine: ``'onnxruntime'``,
+            ``'openvino'`` or ``'ncnn'`` (a key of
+            :data:`mmpose_light_runtime.backends.BACKENDS`). Defaults to
+            None: ``'ncnn'`` for an ncnn model (``.ncnn.param``), else
+            ``'onnxruntime'``.
         num_threads (int, optional): The engine's intra-op threads.
             Defaults to None (the engine's choice).
         flip_test (bool): Average each crop's output with that of its
@@ -58,7 +61,7 @@ class TopdownEstimator:
 
     def __init__(self,
                  model: str,
-                 backend: str = 'onnxruntime',
+                 backend: Optional[str] = None,
                  num_threads: Optional[int] = None,
                  flip_test: bool = False) -> None:
         self.backend = create_backend(backend, model, num_threads)

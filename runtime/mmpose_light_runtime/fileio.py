@@ -12,14 +12,14 @@ import json
 import os
 import os.path as osp
 import tempfile
-from typing import Any, Iterator
+from typing import Any, Iterator, List, Sequence, Union
 
 import cv2
 import numpy as np
 
 __all__ = [
     'AtomicFile', 'atomic_output', 'atomic_write_bytes', 'dump_json',
-    'read_image', 'write_image', 'IMAGE_EXTENSIONS'
+    'read_image', 'write_image', 'list_images', 'IMAGE_EXTENSIONS'
 ]
 
 #: File extensions read as images (lower case).
@@ -153,3 +153,34 @@ def write_image(path: str, image: np.ndarray) -> None:
         raise ValueError(f'cannot write an image as {path!r} (extension '
                          f'{ext!r})')
     atomic_write_bytes(path, data.tobytes())
+
+
+def list_images(paths: Union[str, Sequence[str], None]) -> List[str]:
+    """The image files of ``paths``: files as given, folders by their
+    images (:data:`IMAGE_EXTENSIONS`), sorted by name.
+
+    Args:
+        paths (str | Sequence[str] | None): Image files and folders.
+
+    Returns:
+        list[str]: The image files; empty for None.
+
+    Raises:
+        FileNotFoundError: If a path does not exist.
+    """
+    if paths is None:
+        return []
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    found = []
+    for item in paths:
+        item = os.fspath(item)
+        if osp.isdir(item):
+            found += sorted(
+                osp.join(item, name) for name in os.listdir(item)
+                if name.lower().endswith(IMAGE_EXTENSIONS))
+        elif osp.isfile(item):
+            found.append(item)
+        else:
+            raise FileNotFoundError(f'image {item!r} does not exist')
+    return found

@@ -10,15 +10,34 @@ rescoring and the dataset's keypoints, sigmas, skeleton and colours.
 embeds, under :data:`DETECTOR_META_KEY`, what the runtime needs to go from an
 image to person boxes: input size, letterbox, normalisation, channel order
 and the box post-processing (score threshold, NMS settings).
+
+This module owns that metadata for every tool that writes it and every
+engine that reads it: the keys and versions, the parsers, the JSON
+conversion of the values (:func:`to_builtin`), storing it in and reading it
+from an ONNX file (:func:`embed_onnx_meta`, :func:`read_onnx_meta`, which
+import ``onnx`` when called), and the metadata file of ncnn models.
+
+An ncnn model (``tools/export_ncnn.py``,
+:mod:`mmpose_light_runtime.ncnn_export`) is a ``.ncnn.param`` and a
+``.ncnn.bin`` file, which hold no metadata; a
+``.ncnn.json`` file beside them (:func:`read_ncnn_meta`) carries the ONNX
+file's ``metadata_props`` unchanged, so the same parsers read both, and what
+ncnn does not keep: the ONNX input and output names against ncnn's blob
+names, the output shapes, and the weights' precision.
 """
 import json
-from typing import Any, Dict, Mapping
+import os
+import os.path as osp
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from .codecs import SUPPORTED_CODECS
 
 __all__ = [
     'META_KEY', 'META_VERSION', 'parse_meta', 'DETECTOR_META_KEY',
-    'DETECTOR_META_VERSION', 'parse_detector_meta'
+    'DETECTOR_META_VERSION', 'parse_detector_meta', 'NCNN_META_FORMAT',
+    'NCNN_META_VERSION', 'NCNN_SUFFIXES', 'ncnn_files', 'is_ncnn_model',
+    'read_ncnn_meta', 'to_builtin', 'nested_get', 'embed_onnx_meta',
+    'read_onnx_meta'
 ]
 
 #: The key of the JSON metadata in the model's ``metadata_props``.
@@ -29,6 +48,12 @@ META_VERSION = 2
 #: The key of a person detector's JSON metadata.
 DETECTOR_META_KEY = 'mmpose_light_detector'
 DETECTOR_META_VERSION = 1
+
+#: The ``format`` of an ncnn model's metadata file.
+NCNN_META_FORMAT = 'mmpose_light.ncnn'
+NCNN_META_VERSION = 1
+#: The suffixes of an ncnn model's three files.
+NCNN_SUFFIXES = ('.ncnn.param', '.ncnn.bin', '.ncnn.json')
 
 _REQUIRED = ('input_name', 'output_names', 'input_size', 'codec',
              'preprocess', 'rescore')
@@ -134,3 +159,211 @@ def parse_detector_meta(metadata: Mapping[str, str],
         raise ValueError(f'{source!r}: its {DETECTOR_META_KEY!r} metadata '
                          f'lacks {missing}')
     return meta
+
+
+def ncnn_files(path: str) -> Tuple[str, str, str]:
+    """The ``.ncnn.param``, ``.ncnn.bin`` and ``.ncnn.json`` files of an
+    ncnn model, from any of the three or their common prefix.
+
+    Args:
+        path (str): ``model.ncnn.param``, ``model.ncnn.bin``,
+            ``model.ncnn.json`` or ``model``.
+
+    Returns:
+        tuple[str, str, str]: The three paths (which may not exist).
+    """
+    path = os.fspath(path)
+    for suffix in NCNN_SUFFIXES:
+        if path.endswith(suffix):
+            path = path[:-len(suffix)]
+            break
+    return tuple(path + suffix for suffix in NCNN_SUFFIXES)
+
+
+def is_ncnn_model(path: str) -> bool:
+    """Whether ``path`` names an ncnn model (by its suffix)."""
+    return os.fspath(path).endswith(NCNN_SUFFIXES)
+
+
+def read_ncnn_meta(path: str) -> Dict[str, Any]:
+    """Read and check the metadata file of an ncnn model.
+
+    Args:
+        path (str): Any file of the model (see :func:`ncnn_files`).
+
+    Returns:
+        dict: ``format``, ``version``, ``precision`` (``'fp32'`` or
+        ``'fp16'``), ``input`` (``name``, ``blob``, ``shape``), ``outputs``
+        (a list of ``name``, ``blob``, ``shape``: the ONNX output names in
+        the ONNX file's order, ncnn's blob names and the shapes at batch 1)
+        and ``metadata_props`` (the ONNX file's, str to str).
+
+    Raises:
+        FileNotFoundError: If the parameters, the weights or the metadata
+            file does not exist.
+        ValueError: If the metadata file is not one of ours.
+    """
+    param, weights, meta_file = ncnn_files(path)
+    for file, what, hint in (
+            (param, 'parameters', ''), (weights, 'weights', ''),
+            (meta_file, 'metadata',
+             ': convert the ONNX file with tools/export_ncnn.py (python -m '
+             'mmpose_light_runtime.ncnn_export), which writes it beside the '
+             '.param and .bin files')):
+        if not osp.isfile(file):
+            raise FileNotFoundError(
+                f'the ncnn model {path!r} lacks its {what} file {file!r}'
+                f'{hint}')
+    with open(meta_file) as f:
+        try:
+            meta = json.load(f)
+        except json.JSONDecodeError as error:
+            raise ValueError(f'{meta_file!r} is not valid JSON: '
+                             f'{error}') from None
+    if not isinstance(meta, dict) or meta.get('format') != NCNN_META_FORMAT:
+        raise ValueError(f'{meta_file!r} is not the metadata of an ncnn '
+                         f'model of ours (no "format": '
+                         f'"{NCNN_META_FORMAT}")')
+    if meta.get('version') != NCNN_META_VERSION:
+        raise ValueError(
+            f'{meta_file!r} has ncnn metadata version '
+            f'{meta.get("version")!r}; this runtime reads version '
+            f'{NCNN_META_VERSION}: convert the ONNX file again')
+    missing = [
+        key for key in ('precision', 'input', 'outputs', 'metadata_props')
+        if key not in meta
+    ]
+    if missing:
+        raise ValueError(f'{meta_file!r} lacks {missing}')
+    if meta['precision'] not in ('fp32', 'fp16'):
+        raise ValueError(f'{meta_file!r}: precision should be fp32 or fp16, '
+                         f'but got {meta["precision"]!r}')
+    return meta
+
+
+def to_builtin(value: Any) -> Any:
+    """Convert numpy arrays and scalars and tensors (anything with
+    ``tolist``), nested in lists and dicts, to JSON types."""
+    if isinstance(value, dict):
+        return {str(k): to_builtin(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_builtin(v) for v in value]
+    if isinstance(value, (str, bytes)) or value is None:
+        return value
+    if hasattr(value, 'tolist'):  # numpy arrays and scalars, tensors
+        return value.tolist()
+    return value
+
+
+def nested_get(cfg: Any, *keys: str) -> Any:
+    """``cfg[k0][k1]...`` of nested mappings (dicts, MMEngine configs), or
+    None where a level is missing or not a mapping."""
+    value = cfg
+    for key in keys:
+        if isinstance(value, (str, bytes, list, tuple)) or not hasattr(
+                value, '__getitem__') or not hasattr(value, '__contains__'):
+            return None
+        if key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _import_onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError('reading or writing the metadata of an ONNX file '
+                          'needs onnx, which is not installed: pip install '
+                          'onnx') from None
+    return onnx
+
+
+def embed_onnx_meta(onnx_file: str,
+                    meta: Dict[str, Any],
+                    key: str = META_KEY) -> None:
+    """Store ``meta`` as JSON under ``key``, the file's only metadata, and
+    check the model.
+
+    Args:
+        onnx_file (str): The ONNX file, rewritten in place.
+        meta (dict): JSON-serialisable metadata.
+        key (str): :data:`META_KEY` or :data:`DETECTOR_META_KEY`.
+            Defaults to :data:`META_KEY`.
+    """
+    onnx = _import_onnx()
+    model = onnx.load(onnx_file)
+    del model.metadata_props[:]
+    entry = model.metadata_props.add()
+    entry.key = key
+    entry.value = json.dumps(meta)
+    onnx.checker.check_model(model)
+    onnx.save(model, onnx_file)
+
+
+def read_onnx_meta(onnx_file: str, meta_file: Optional[str] = None
+                   ) -> Tuple[Any, Dict[str, str], str]:
+    """Load an ONNX file and the runtime metadata it (or ``meta_file``)
+    carries, checked.
+
+    Args:
+        onnx_file (str): The ONNX file.
+        meta_file (str, optional): A JSON file of metadata to use instead of
+            the file's: an object with the key :data:`META_KEY` (a pose
+            model) or :data:`DETECTOR_META_KEY` (a detector), whose value
+            is the metadata (an object, or its JSON text). Defaults to None.
+
+    Returns:
+        tuple: the ONNX model (``onnx.ModelProto``), its metadata props (str
+        to str) and its kind, ``'pose'`` or ``'detector'``.
+
+    Raises:
+        FileNotFoundError: If a file does not exist.
+        ValueError: If the file is not ONNX, there is no metadata of ours,
+            or it does not parse.
+    """
+    onnx = _import_onnx()
+    if not osp.isfile(onnx_file):
+        raise FileNotFoundError(f'ONNX file {onnx_file!r} does not exist')
+    try:
+        model = onnx.load(onnx_file)
+    except Exception as error:  # protobuf raises its own types
+        raise ValueError(f'{onnx_file!r} is not an ONNX file: '
+                         f'{error}') from None
+    props = {entry.key: entry.value for entry in model.metadata_props}
+    if meta_file is not None:
+        if not osp.isfile(meta_file):
+            raise FileNotFoundError(
+                f'metadata file {meta_file!r} does not exist')
+        with open(meta_file) as f:
+            try:
+                given = json.load(f)
+            except json.JSONDecodeError as error:
+                raise ValueError(f'{meta_file!r} is not valid JSON: '
+                                 f'{error}') from None
+        keys = [
+            k for k in (META_KEY, DETECTOR_META_KEY)
+            if isinstance(given, dict) and k in given
+        ]
+        if len(keys) != 1:
+            raise ValueError(
+                f'{meta_file!r} should be a JSON object with one key, '
+                f'{META_KEY!r} (a pose model) or {DETECTOR_META_KEY!r} (a '
+                'detector), whose value is the metadata that '
+                'tools/export_onnx.py or tools/export_detector.py embeds')
+        value = given[keys[0]]
+        props = {
+            keys[0]: value if isinstance(value, str) else json.dumps(value)
+        }
+    if META_KEY in props:
+        parse_meta(props, onnx_file)
+        return model, props, 'pose'
+    if DETECTOR_META_KEY in props:
+        parse_detector_meta(props, onnx_file)
+        return model, props, 'detector'
+    raise ValueError(
+        f'{onnx_file!r} has no {META_KEY!r} or {DETECTOR_META_KEY!r} '
+        'metadata, so its input size, normalisation and decoding are '
+        'unknown: export it again with tools/export_onnx.py (pose) or '
+        'tools/export_detector.py (detector), or pass --meta META.json with '
+        'that metadata')

@@ -187,7 +187,7 @@ def test_the_check_fails_on_another_model(exported, checkpoints):
     try:
         result = check_detector(entry['path'], model, IMAGES[:1], pipeline)
     except RuntimeError as error:
-        assert 'person boxes' in str(error)
+        assert 'person box' in str(error)
     else:
         assert result['box_rel_err'] > 1e-3
 
@@ -298,3 +298,130 @@ def test_exported_detector_drives_the_runtime_on_video(exported, tmp_path):
     # ids carry over: the last frame reuses ids of the first
     later = {p['track_id'] for p in poses if p['image_id'] == 3}
     assert later & {p['track_id'] for p in first}
+
+
+def test_candidate_check_allows_threshold_flips_only():
+    """A candidate on one side only passes where its score lies within the
+    tolerance of the threshold; anywhere else it fails, and so does a
+    shifted box."""
+    from mmpose_light.deploy.detector_export import _match_candidates
+    boxes = np.array([[10., 10, 50, 90], [60, 10, 100, 90],
+                      [5, 5, 30, 40]])
+    scores = np.array([0.9, 0.9, 0.3004])
+    ours = (boxes[:2] + 1e-3, scores[:2] - 2e-4)
+    result = _match_candidates(ours, (boxes, scores), 0.3, 1e-3)
+    assert result['threshold_flips'] == 1
+    assert result['box_rel_err'] == pytest.approx(1e-3 / 100)
+    assert result['score_rel_err'] == pytest.approx(2e-4 / 0.9)
+    with pytest.raises(RuntimeError, match='MMDetection has one scored '
+                       '0.9000 that the export lacks'):
+        _match_candidates((boxes[1:], scores[1:]), (boxes, scores), 0.3,
+                          1e-3)
+    shifted = boxes.copy()
+    shifted[0] += 5
+    assert _match_candidates((shifted, scores), (boxes, scores), 0.3,
+                             1e-3)['box_rel_err'] == pytest.approx(0.05)
+
+
+def test_nms_check_follows_mmdet_on_tied_scores(exported):
+    """Two overlapping boxes of exactly equal score: NMS keeps whichever
+    it visits first, and MMDetection's sort does not say which. The check
+    visits them in MMDetection's order; a box kept against an overlap
+    still fails."""
+    from mmpose_light.deploy.detector_export import _nms_as_mmdet
+    detector = OnnxDetector(exported['rtmdet_tiny']['path'])
+    boxes = np.array([[0., 0, 10, 10], [1, 0, 11, 10], [50, 50, 60, 60]])
+    scores = np.array([1., 1., 0.5])
+    for mmdet_keep in ([0, 2], [1, 2]):
+        keep = _nms_as_mmdet(detector, boxes, scores, np.array(mmdet_keep))
+        assert sorted(keep.tolist()) == mmdet_keep
+    # MMDetection keeping both overlapping boxes is not NMS
+    keep = _nms_as_mmdet(detector, boxes, scores, np.array([0, 1, 2]))
+    assert sorted(keep.tolist()) != [0, 1, 2]
+
+
+def test_noise_calibrated_rtmdet_with_tied_scores_passes(tmp_path):
+    """mmdet's stock RTMDet-tiny with random weights and BatchNorm
+    statistics from one batch of noise, as a new user tries it: thousands
+    of its scores saturate to exactly 1.0, so which of two tied boxes NMS
+    keeps is arbitrary; comparing the final boxes refused it. The check
+    compares candidates before NMS and NMS on identical inputs, and
+    passes."""
+    torch.manual_seed(1)
+    model = init_person_detector(CONFIGS['rtmdet_tiny'])
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.reset_running_stats()
+            module.momentum = None
+    model.train()
+    with torch.no_grad():
+        model._forward(torch.randn(
+            2, 3, 640, 640, generator=torch.Generator().manual_seed(1)))
+    model.eval()
+    result = export_detector(model, str(tmp_path / 'det.onnx'),
+                             images=IMAGES)
+    check = result['check']
+    assert check['boxes'] > 100 and check['candidates'] > check['boxes']
+    assert check['box_rel_err'] <= 1e-3 and check['score_rel_err'] <= 1e-3
+
+
+@pytest.mark.parametrize('name', ['rtmdet_tiny', 'yolox_tiny'])
+def test_detectors_convert_to_ncnn(exported, name, tmp_path):
+    """RTMDet and YOLOX exports convert to ncnn, checked against ONNX
+    Runtime on every prior, and the runtime's detector on ncnn keeps the
+    boxes it keeps on ONNX Runtime."""
+    pytest.importorskip('ncnn')
+    from mmpose_light_runtime.ncnn_export import export_ncnn
+    result = export_ncnn(exported[name]['path'], str(tmp_path / name),
+                         images=IMAGES)
+    check = result['check']
+    assert result['kind'] == 'detector'
+    assert check['priors'] == len(IMAGES) * (
+        (SIZE // 8)**2 + (SIZE // 16)**2 + (SIZE // 32)**2)
+    assert check['max_box_rel'] <= 1e-3 and check['max_score'] <= 1e-3
+    assert check['boxes'] > 0
+    image = read_image(IMAGES[0])
+    ours = OnnxDetector(result['files'][0])(image)
+    reference = OnnxDetector(exported[name]['path'])(image)
+    assert len(ours[0]) == len(reference[0]) > 0
+    np.testing.assert_allclose(ours[0], reference[0], atol=0.5)
+    np.testing.assert_allclose(ours[1], reference[1], atol=1e-3)
+
+
+def test_video_on_ncnn_detector_and_pose_without_onnxruntime(
+        exported, exports, tmp_path, monkeypatch):
+    """MobilePoseNet and an RTMDet person detector, both converted to
+    ncnn, drive the runtime's command on a video with tracking and
+    smoothing; no ONNX Runtime session is created."""
+    pytest.importorskip('ncnn')
+    import onnxruntime
+
+    from mmpose_light_runtime.cli import main
+    from mmpose_light_runtime.ncnn_export import export_ncnn
+    det = export_ncnn(exported['rtmdet_nano_person']['path'],
+                      str(tmp_path / 'det'), images=IMAGES[:1])['files'][0]
+    pose = export_ncnn(exports['heatmap']['path'], str(tmp_path / 'pose'),
+                       images=IMAGES[:1])['files'][0]
+    image = read_image(IMAGES[0])
+    video = str(tmp_path / 'moving.avi')
+    height, width = image.shape[:2]
+    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'MJPG'), 10,
+                             (width, height))
+    for t in range(4):
+        shift = np.float32([[1, 0, 3 * t], [0, 1, 2 * t]])
+        writer.write(cv2.warpAffine(image, shift, (width, height)))
+    writer.release()
+
+    def no_session(*args, **kwargs):
+        raise AssertionError('an ONNX Runtime session was created')
+
+    monkeypatch.setattr(onnxruntime, 'InferenceSession', no_session)
+    out = tmp_path / 'poses.json'
+    main([pose, video, '--det-model', det, '--track', '--smooth',
+          '--det-score-thr', str(SCORE_THR['rtmdet_nano_person']),
+          '--json', str(out), '--out', str(tmp_path / 'out.avi'),
+          '--no-progress'])
+    poses = json.loads(out.read_text())
+    assert {p['image_id'] for p in poses} == {0, 1, 2, 3}
+    assert all(p['track_id'] >= 0 for p in poses)
+    assert osp.getsize(tmp_path / 'out.avi') > 0

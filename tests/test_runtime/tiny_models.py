@@ -163,3 +163,61 @@ def write_moving_video(image: np.ndarray, folder, shift, num_frames: int,
     det_file = folder / 'moving_dets.json'
     det_file.write_text(json.dumps(dets))
     return path, str(det_file)
+
+
+DETECTOR_SIZE = (64, 64)  # (w, h) of the tiny detectors' input
+
+
+def detector_meta(**postprocess) -> dict:
+    cfg = dict(score_thr=0.3, nms_pre=1000, iou_thr=0.5, max_per_img=100,
+               min_bbox_size=0)
+    cfg.update(postprocess)
+    return dict(
+        version=1,
+        input_name='input',
+        output_names=['boxes', 'scores'],
+        input_size=list(DETECTOR_SIZE),
+        preprocess=dict(mean=None, std=None, to_rgb=False, pad_value=0.),
+        postprocess=cfg)
+
+
+def exported_graph(boxes: np.ndarray, scores: np.ndarray):
+    """Fixed ``boxes`` (1, P, 4) and ``scores`` (1, P), plus the input's
+    mean brightness on every score, so that preprocessing shows."""
+    from onnx import TensorProto, helper, numpy_helper
+    width, height = DETECTOR_SIZE
+    nodes = [
+        helper.make_node('ReduceMean', ['input'], ['mean'], keepdims=0),
+        helper.make_node('Add', ['fixed_scores', 'mean'], ['scores']),
+        helper.make_node('Identity', ['fixed_boxes'], ['boxes']),
+    ]
+    inits = [
+        numpy_helper.from_array(boxes.astype(np.float32)[None],
+                                'fixed_boxes'),
+        numpy_helper.from_array(scores.astype(np.float32)[None],
+                                'fixed_scores'),
+    ]
+    return helper.make_graph(
+        nodes, 'tiny_exported_detector',
+        [helper.make_tensor_value_info('input', TensorProto.FLOAT,
+                                       [1, 3, height, width])],
+        [helper.make_tensor_value_info('boxes', TensorProto.FLOAT,
+                                       [1, len(boxes), 4]),
+         helper.make_tensor_value_info('scores', TensorProto.FLOAT,
+                                       [1, len(boxes)])], inits)
+
+
+def save_detector(path, boxes, scores, meta):
+    from onnx import helper, save
+
+    from mmpose_light_runtime.meta import DETECTOR_META_KEY
+    model = helper.make_model(
+        exported_graph(np.asarray(boxes, float), np.asarray(scores, float)),
+        opset_imports=[helper.make_opsetid('', 17)])
+    model.ir_version = 8
+    if meta is not None:
+        entry = model.metadata_props.add()
+        entry.key = DETECTOR_META_KEY
+        entry.value = json.dumps(meta)
+    save(model, str(path))
+    return str(path)
