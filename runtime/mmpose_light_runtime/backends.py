@@ -276,8 +276,9 @@ class NcnnBackend(Backend):
     :attr:`input_name` and :attr:`output_names` (the ONNX file's names,
     mapped to ncnn's blobs) and the output shapes. ncnn runs one image at a
     time: a batch runs crop by crop, each crop on ncnn's own threads (the
-    faster way measured on an x86 CPU, ``tools/benchmarks/ncnn.py``), and
-    the outputs are stacked into batches as ONNX Runtime returns them.
+    simpler of two ways that measured alike on an x86 CPU,
+    ``tools/benchmarks/ncnn_vs_onnxruntime.py``), and the outputs are
+    stacked into batches as ONNX Runtime returns them.
 
     A model converted with fp32 weights runs in fp32 (ncnn's fp16 and bf16
     storage and arithmetic off), so that its outputs match ONNX Runtime's;

@@ -87,7 +87,7 @@ TOLERANCES = {
     dict(
         keypoint_px=2.,
         keypoint_score=2e-2,
-        output_rel=2e-2,
+        output_rel=1e-1,
         box_rel=1e-2,
         box_score=1e-2),
 }

@@ -15,7 +15,7 @@ import os
 import platform
 import statistics
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Collection, Dict, Optional, Union
 
 from .checks import check_int, check_number
 
@@ -35,7 +35,8 @@ def compare_latency(candidates: Dict[str, Callable[[], object]],
                     rounds: int = 20,
                     warmup: int = 3,
                     progress: Optional[Callable[[int, int], None]] = None,
-                    settle_ms: float = 0.
+                    settle_ms: float = 0.,
+                    rewarm: Union[bool, Collection[str]] = False
                     ) -> Dict[str, float]:
     """Median wall time of each candidate, measured interleaved.
 
@@ -56,6 +57,11 @@ def compare_latency(candidates: Dict[str, Callable[[], object]],
             (ONNX Runtime does by default) would otherwise take cores from
             the candidate timed next in the same process, which a user
             running one engine never sees. Defaults to 0.
+        rewarm (bool | Collection[str]): Call each candidate (True) or the
+            named ones once, untimed, right before the timed call (after
+            the pause): an engine whose worker threads fall asleep when
+            idle (ncnn's OpenMP threads, after 20 ms) is timed awake, as a
+            stream of frames keeps it. Defaults to False.
 
     Returns:
         dict[str, float]: Name to median milliseconds per call.
@@ -73,6 +79,8 @@ def compare_latency(candidates: Dict[str, Callable[[], object]],
         for name, fn in candidates.items():
             if settle_ms:
                 time.sleep(settle_ms / 1e3)
+            if rewarm is True or (rewarm and name in rewarm):
+                fn()
             start = time.perf_counter()
             fn()
             times[name].append((time.perf_counter() - start) * 1e3)

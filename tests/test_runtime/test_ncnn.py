@@ -486,3 +486,20 @@ def test_focus_stem_becomes_an_exact_convolution(tmp_path):
     after = ort.InferenceSession(rewritten).run(None, {'input': inputs})[0]
     np.testing.assert_array_equal(before, after)
     np.testing.assert_array_equal(after[0, 3:6], inputs[0, :, 1::2, ::2])
+
+
+def test_cli_picks_ncnn_by_file_and_names_a_wrong_backend(
+        converted, pose_model, tmp_path, capsys):
+    out = tmp_path / 'pose.jpg'
+    cli_main([converted['fp32']['files'][0], IMAGE, '--out', str(out),
+              '--nms', 'none'])
+    assert out.stat().st_size > 0
+    for argv, message in (
+            ([pose_model, '--backend', 'ncnn'],
+             "backend 'ncnn' runs ncnn models"),
+            ([converted['fp32']['files'][1], '--backend', 'onnxruntime'],
+             "is an ncnn model: run it with backend 'ncnn'")):
+        with pytest.raises(SystemExit) as error:
+            cli_main([argv[0], IMAGE, '--out', str(out)] + argv[1:])
+        assert error.value.code == 2
+        assert message in capsys.readouterr().err
