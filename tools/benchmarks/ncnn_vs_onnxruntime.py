@@ -22,13 +22,14 @@ image), the runtime's backends run the same batch, timed interleaved:
 - ``ncnn fp32 spread``: with several crops and threads, the other way
   to run a batch: the crops spread over a pool of Python threads, each
   with its own single-thread extractor (ncnn's Python binding releases the
-  GIL during inference or not: this measures it).
+  GIL during inference, so the threads do run in parallel).
 
 Each engine is timed at its best: ONNX Runtime after a pause in which
 its spinning threads and the other engines' go quiet, ncnn after the pause
 and one untimed call, so that its OpenMP threads, asleep after 20 ms idle,
 are awake as a stream of frames keeps them. The CPU line comes first;
-ratios are ncnn's median time over ONNX Runtime's. x86 is not ncnn's home: phone figures are not measured here.
+ratios are ncnn's median time over ONNX Runtime's. x86 is not ncnn's
+home: phone figures are not measured here.
 """
 import argparse
 import json
