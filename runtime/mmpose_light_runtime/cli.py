@@ -26,7 +26,10 @@ from .smoothing import DEFAULT_SMOOTHING, PoseSmoother
 from .sources import open_source
 from .writers import ImageOutput, JsonOutput, Progress, VideoOutput
 
-__all__ = ['add_pipeline_arguments', 'build_detector', 'run', 'main']
+__all__ = [
+    'add_pipeline_arguments', 'add_model_options', 'add_backend_option',
+    'build_detector', 'run', 'main'
+]
 
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +49,20 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         'folder, a .mp4/.avi file for a video or camera')
     parser.add_argument(
         '--json', help='write the keypoints as COCO keypoint results')
+    add_model_options(parser)
+    parser.add_argument(
+        '--kpt-thr',
+        type=float,
+        default=0.3,
+        help='draw keypoints scored above this (default: %(default)s)')
+    parser.add_argument(
+        '--no-progress', action='store_true', help='no progress display')
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The options that decide the poses: boxes, tracking, smoothing, flip
+    test, NMS and threads (this command, ``tools/demo.py`` and
+    ``mmpose-light-runtime-batch``)."""
     boxes = parser.add_argument_group('person boxes (default: whole frame)')
     boxes.add_argument(
         '--det-file', help='COCO-format detection results (JSON list)')
@@ -125,14 +142,18 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         'box score x mean confident keypoint score, in [0, 1] '
         '(default: %(default)s)')
     parser.add_argument(
-        '--kpt-thr',
-        type=float,
-        default=0.3,
-        help='draw keypoints scored above this (default: %(default)s)')
-    parser.add_argument(
         '--num-threads', type=int, help='inference threads of the backend')
+
+
+def add_backend_option(parser: argparse.ArgumentParser) -> None:
+    """``--backend``: the inference engine of the runtime's commands."""
     parser.add_argument(
-        '--no-progress', action='store_true', help='no progress display')
+        '--backend',
+        default=None,
+        choices=sorted(BACKENDS),
+        help='inference engine (default: ncnn for .ncnn.param files, else '
+        'onnxruntime; openvino and ncnn need their extras); the detector '
+        'runs on it too where it reads the detector\'s file')
 
 
 def build_detector(args: argparse.Namespace):
@@ -285,7 +306,13 @@ def _report(args: argparse.Namespace, summary: dict, stream) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Entry point of ``mmpose-light-runtime``."""
+    """Entry point of ``mmpose-light-runtime``; ``mmpose-light-runtime
+    batch ...`` is ``mmpose-light-runtime-batch ...`` (unless a model file
+    is called ``batch``)."""
+    args_list = sys.argv[1:] if argv is None else list(argv)
+    if args_list[:1] == ['batch'] and not osp.exists('batch'):
+        from .batch import main as batch_main
+        return batch_main(args_list[1:])
     parser = argparse.ArgumentParser(
         prog='mmpose-light-runtime',
         description='Top-down pose estimation on images, folders, videos '
@@ -295,14 +322,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         help='ONNX file from tools/export_onnx.py, or its ncnn conversion '
         '(X.ncnn.param, from tools/export_ncnn.py)')
     add_pipeline_arguments(parser)
-    parser.add_argument(
-        '--backend',
-        default=None,
-        choices=sorted(BACKENDS),
-        help='inference engine (default: ncnn for .ncnn.param files, else '
-        'onnxruntime; openvino and ncnn need their extras); the detector '
-        'runs on it too where it reads the detector\'s file')
-    args = parser.parse_args(argv)
+    add_backend_option(parser)
+    args = parser.parse_args(args_list)
     try:
         estimator = TopdownEstimator(
             args.model,
