@@ -161,6 +161,8 @@ if [ "$WITH_TESTS" = 1 ]; then
     # metadata asks for an unpinned torch, which its binary does not need
     "${PIP[@]}" ncnn==1.0.20261020
     "${PIP[@]}" --no-deps pnnx==20261020
+    # mmpose-light-runtime-batch --engine ray and its benchmark
+    "${PIP[@]}" ray==2.60.0
     # mim (train, test, search); openmim's own dependency opendatalab would
     # downgrade setuptools below what torch asks for, so it is left out
     "${PIP[@]}" --no-deps openmim==0.3.9

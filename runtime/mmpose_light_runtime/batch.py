@@ -174,8 +174,9 @@ class PoseWorker:
             ``det_file`` (optional), ``det_score_thr``, ``det_interval``,
             ``flip_test``, ``nms`` (Matrix-OKS-NMS arguments or None),
             ``track``, ``smooth`` (one-euro arguments or None),
-            ``num_threads`` (the engines' threads; None: their default)
-            and ``backend`` (None: by the model file).
+            ``num_threads`` (the threads of the engines and of OpenCV in
+            this worker; None: their defaults) and ``backend`` (None: by
+            the model file).
         results_dir (str): Where result files go.
     """
 
@@ -187,6 +188,12 @@ class PoseWorker:
         self.results_dir = results_dir
         self.key = run_key(self.config)
         threads = config.get('num_threads')
+        if threads is not None:
+            # OpenCV decodes and warps on threads of its own: several
+            # workers of one thread each would otherwise share the cores
+            # with OpenCV's pools
+            import cv2
+            cv2.setNumThreads(threads)
         self.estimator = TopdownEstimator(
             config['model'],
             backend=config.get('backend'),
