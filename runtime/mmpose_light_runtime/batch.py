@@ -415,6 +415,8 @@ def run_batch(inputs: Sequence[str],
         config (dict): The worker's configuration (:class:`PoseWorker`).
         engine (str): ``'local'`` or ``'ray'``. Defaults to ``'local'``.
         workers (int): Worker processes (Ray actors). Defaults to 1.
+            With several, or on Ray, each runs on one thread unless
+            ``config['num_threads']`` says otherwise.
         address (str, optional): A running Ray cluster. Defaults to None:
             a new local one.
         resume (bool): Skip the inputs whose result exists with the same
@@ -431,6 +433,11 @@ def run_batch(inputs: Sequence[str],
     if engine not in ('local', 'ray'):
         raise ValueError(f'unknown engine {engine!r}; choose local or ray')
     check_int('`workers`', workers, 1)
+    if config.get('num_threads') is None and (engine == 'ray'
+                                              or workers > 1):
+        # one core per worker: the engines' default (every core) in each
+        # of several workers would share the cores between them all
+        config = dict(config, num_threads=1)
     files = collect_inputs(inputs)
     results_dir = osp.join(out_dir, 'results')
     os.makedirs(results_dir, exist_ok=True)
@@ -543,8 +550,12 @@ def build_parser() -> argparse.ArgumentParser:
         '--workers',
         type=int,
         default=1,
-        help='worker processes (Ray actors) (default: %(default)s)')
-    parser.add_argument('--address', help='a running Ray cluster to join')
+        help='worker processes (Ray actors), each on one thread unless '
+        '--num-threads says otherwise (default: %(default)s)')
+    parser.add_argument(
+        '--address',
+        help='a running Ray cluster to join (host:port, or auto); default: '
+        'a new local one')
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         '--resume', action='store_true',

@@ -259,3 +259,24 @@ def test_bad_command_lines_are_named(pose_model, archive, tmp_path, capsys):
         cli_main(['batch', '--help'])
     assert error.value.code == 0
     assert 'mmpose-light-runtime-batch' in capsys.readouterr().out
+
+
+def test_several_workers_run_on_one_thread_each(archive, pose_model,
+                                                tmp_path, monkeypatch):
+    """Without --num-threads, each of several workers takes one thread
+    (the engines' default, every core, in each would oversubscribe)."""
+    from mmpose_light_runtime import batch
+    seen = []
+    local_rows = batch._local_rows
+
+    def record(inputs, config, *args):
+        seen.append(config.get('num_threads'))
+        return local_rows(inputs, config, *args)
+
+    monkeypatch.setattr(batch, '_local_rows', record)
+    for workers in (1, 2):
+        summary = batch.run_batch(archive['videos'],
+                                  str(tmp_path / f'w{workers}'),
+                                  dict(model=pose_model), workers=workers)
+        assert summary['done'] == 2
+    assert seen == [None, 1]
