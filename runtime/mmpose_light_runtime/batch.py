@@ -50,12 +50,13 @@ import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence, TextIO
 
 from .checks import check_int
-from .fileio import IMAGE_EXTENSIONS, atomic_write_bytes, dump_json
+from .fileio import (IMAGE_EXTENSIONS, atomic_write_bytes, dump_json,
+                     sha256_file)
 from .meta import is_ncnn_model, ncnn_files
 
 __all__ = [
-    'VIDEO_EXTENSIONS', 'collect_inputs', 'run_key', 'content_hash',
-    'PoseWorker', 'run_batch', 'main'
+    'VIDEO_EXTENSIONS', 'collect_inputs', 'run_key', 'PoseWorker',
+    'run_batch', 'main'
 ]
 
 #: File extensions read as videos (lower case).
@@ -130,15 +131,6 @@ def collect_inputs(specs: Sequence[str]) -> List[str]:
     return unique
 
 
-def content_hash(path: str) -> str:
-    """The SHA-256 of a file's content, hex."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _model_files(path: Optional[str]) -> List[str]:
     if path is None:
         return []
@@ -149,7 +141,7 @@ def run_key(config: Dict[str, Any]) -> str:
     """The SHA-256 of the model files' contents and of the options that
     change results (:data:`config` of :class:`PoseWorker`), hex."""
     models = {
-        role: [content_hash(p) for p in _model_files(config.get(role))]
+        role: [sha256_file(p) for p in _model_files(config.get(role))]
         for role in ('model', 'det_model', 'det_file')
     }
     options = {
@@ -235,7 +227,7 @@ class PoseWorker:
         row = dict(input=path, status='failed', error=None, frames_decoded=0,
                    frames_written=0, run_key=self.key, worker=os.getpid())
         try:
-            row['content_sha256'] = content_hash(path)
+            row['content_sha256'] = sha256_file(path)
             row['id'] = _result_name(row['content_sha256'], self.key)
             source = open_source(path)
             video = source.kind == 'video'
@@ -453,7 +445,7 @@ def run_batch(inputs: Sequence[str],
     rows, todo = {}, []
     for path in files:
         if resume:
-            digest = content_hash(path)
+            digest = sha256_file(path)
             name = _result_name(digest, key)
             if existing.get(name) == key:
                 rows[path] = dict(

@@ -11,7 +11,6 @@ A detector is called on each frame that needs boxes as
   ``dets`` (1, N, 5) and ``labels`` (1, N)).
 - :class:`CallableDetector`: any function ``fn(image) -> boxes``.
 """
-import json
 import os.path as osp
 from collections import defaultdict
 from typing import Callable, Optional, Sequence, Tuple
@@ -20,6 +19,7 @@ import cv2
 import numpy as np
 
 from .backends import create_backend
+from .fileio import load_json
 from .meta import DETECTOR_META_KEY, META_KEY, parse_detector_meta
 from .preprocess import check_bboxes
 from .tracker import box_iou
@@ -84,12 +84,7 @@ class DetectionFile(PersonDetector):
         if not osp.isfile(det_file):
             raise FileNotFoundError(
                 f'detection file {det_file!r} does not exist')
-        with open(det_file) as f:
-            try:
-                dets = json.load(f)
-            except json.JSONDecodeError as error:
-                raise ValueError(
-                    f'{det_file!r} is not valid JSON: {error}') from None
+        dets = load_json(det_file)
         if not isinstance(dets, list) or not all(
                 isinstance(d, dict) and 'image_id' in d and 'bbox' in d
                 for d in dets):

@@ -8,6 +8,7 @@ the permissions a plain ``open(path, 'w')`` would give (``0o666`` less the
 umask), not the ``0o600`` of :func:`tempfile.mkstemp`.
 """
 import contextlib
+import hashlib
 import json
 import os
 import os.path as osp
@@ -19,7 +20,8 @@ import numpy as np
 
 __all__ = [
     'AtomicFile', 'atomic_output', 'atomic_write_bytes', 'dump_json',
-    'read_image', 'write_image', 'list_images', 'IMAGE_EXTENSIONS'
+    'read_image', 'write_image', 'list_images', 'load_json', 'sha256_file',
+    'IMAGE_EXTENSIONS'
 ]
 
 #: File extensions read as images (lower case).
@@ -184,3 +186,28 @@ def list_images(paths: Union[str, Sequence[str], None]) -> List[str]:
         else:
             raise FileNotFoundError(f'image {item!r} does not exist')
     return found
+
+
+def load_json(path: str) -> Any:
+    """Read a JSON file.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ValueError: If it is not valid JSON, naming the file.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path!r} does not exist')
+    with open(path) as f:
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as error:
+            raise ValueError(f'{path!r} is not valid JSON: {error}') from None
+
+
+def sha256_file(path: str) -> str:
+    """The SHA-256 of a file's content, hex."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()

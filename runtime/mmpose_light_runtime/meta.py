@@ -31,6 +31,7 @@ import os.path as osp
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from .codecs import SUPPORTED_CODECS
+from .fileio import load_json
 
 __all__ = [
     'META_KEY', 'META_VERSION', 'parse_meta', 'DETECTOR_META_KEY',
@@ -214,12 +215,7 @@ def read_ncnn_meta(path: str) -> Dict[str, Any]:
             raise FileNotFoundError(
                 f'the ncnn model {path!r} lacks its {what} file {file!r}'
                 f'{hint}')
-    with open(meta_file) as f:
-        try:
-            meta = json.load(f)
-        except json.JSONDecodeError as error:
-            raise ValueError(f'{meta_file!r} is not valid JSON: '
-                             f'{error}') from None
+    meta = load_json(meta_file)
     if not isinstance(meta, dict) or meta.get('format') != NCNN_META_FORMAT:
         raise ValueError(f'{meta_file!r} is not the metadata of an ncnn '
                          f'model of ours (no "format": '
@@ -335,12 +331,7 @@ def read_onnx_meta(onnx_file: str, meta_file: Optional[str] = None
         if not osp.isfile(meta_file):
             raise FileNotFoundError(
                 f'metadata file {meta_file!r} does not exist')
-        with open(meta_file) as f:
-            try:
-                given = json.load(f)
-            except json.JSONDecodeError as error:
-                raise ValueError(f'{meta_file!r} is not valid JSON: '
-                                 f'{error}') from None
+        given = load_json(meta_file)
         keys = [
             k for k in (META_KEY, DETECTOR_META_KEY)
             if isinstance(given, dict) and k in given

@@ -42,7 +42,6 @@ outputs beyond the bounds) it raises :class:`ConversionError` naming the
 operator or the difference, and writes nothing.
 """
 import argparse
-import hashlib
 import importlib.util
 import json
 import os
@@ -58,7 +57,7 @@ import numpy as np
 
 from .checks import check_int, check_number
 from .codecs import decode_outputs
-from .fileio import list_images, read_image
+from .fileio import list_images, read_image, sha256_file
 from .meta import (DETECTOR_META_KEY, META_KEY, NCNN_META_FORMAT,
                    NCNN_META_VERSION, _import_onnx, ncnn_files,
                    read_onnx_meta)
@@ -386,14 +385,6 @@ def _output_blobs(param: str, count: int) -> List[str]:
     return names
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _peak_maps(outputs: List[np.ndarray],
                meta: Dict[str, Any]) -> List[np.ndarray]:
     """The maps whose maxima place keypoints, each (N, K, M)."""
@@ -663,7 +654,7 @@ def export_ncnn(onnx_file: str,
             ],
             metadata_props=props,
             source=dict(
-                file=osp.basename(onnx_file), sha256=_sha256(onnx_file)),
+                file=osp.basename(onnx_file), sha256=sha256_file(onnx_file)),
             converter=dict(pnnx=_pnnx_version(), rewrites=rewrites))
         staged = osp.join(folder, 'model.ncnn.json')
         with open(staged, 'w') as f:

@@ -44,6 +44,21 @@ CONFIGS = dict(
 SCORE_THR = dict(rtmdet_tiny=0.55, yolox_tiny=0.1, rtmdet_nano_person=0.55)
 
 
+def moving_video(folder) -> str:
+    """Four frames of a sample image moving 3 px right and 2 px down a
+    frame."""
+    image = read_image(IMAGES[0])
+    video = str(folder / 'moving.avi')
+    height, width = image.shape[:2]
+    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'MJPG'), 10,
+                             (width, height))
+    for t in range(4):
+        shift = np.float32([[1, 0, 3 * t], [0, 1, 2 * t]])
+        writer.write(cv2.warpAffine(image, shift, (width, height)))
+    writer.release()
+    return video
+
+
 def calibrate_on_samples(model: nn.Module) -> nn.Module:
     """BatchNorm statistics from one forward pass of the sample images,
     resized to the input size and normalised as the model does."""
@@ -248,15 +263,7 @@ def test_exported_detector_drives_the_runtime_on_video(exported, tmp_path):
     from test_runtime.tiny_models import pose_graph, pose_meta, save_model
     pose_model = save_model(pose_graph(), str(tmp_path / 'pose.onnx'),
                             pose_meta())
-    image = read_image(IMAGES[0])
-    video = str(tmp_path / 'moving.avi')
-    height, width = image.shape[:2]
-    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'MJPG'), 10,
-                             (width, height))
-    for t in range(4):
-        shift = np.float32([[1, 0, 3 * t], [0, 1, 2 * t]])
-        writer.write(cv2.warpAffine(image, shift, (width, height)))
-    writer.release()
+    video = moving_video(tmp_path)
     det_model = exported['rtmdet_nano_person']['path']
 
     def run(out, *options):
@@ -402,15 +409,7 @@ def test_video_on_ncnn_detector_and_pose_without_onnxruntime(
                       str(tmp_path / 'det'), images=IMAGES[:1])['files'][0]
     pose = export_ncnn(exports['heatmap']['path'], str(tmp_path / 'pose'),
                        images=IMAGES[:1])['files'][0]
-    image = read_image(IMAGES[0])
-    video = str(tmp_path / 'moving.avi')
-    height, width = image.shape[:2]
-    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'MJPG'), 10,
-                             (width, height))
-    for t in range(4):
-        shift = np.float32([[1, 0, 3 * t], [0, 1, 2 * t]])
-        writer.write(cv2.warpAffine(image, shift, (width, height)))
-    writer.release()
+    video = moving_video(tmp_path)
 
     def no_session(*args, **kwargs):
         raise AssertionError('an ONNX Runtime session was created')
