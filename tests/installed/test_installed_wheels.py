@@ -165,3 +165,58 @@ def test_user_config_inherits_a_shipped_one(tmp_path):
     # the user's override is what trained: the dumped config shows it
     dumped = (tmp_path / 'wd' / 'my_config.py').read_text()
     assert 'batch_size=7' in dumped
+
+
+def _tiny_pose_model(path: str) -> str:
+    """A stride-4 convolution with the runtime's metadata (COCO's 17
+    keypoints at 64x48)."""
+    import json
+
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    weight = np.random.default_rng(0).normal(0, 0.1, (17, 3, 4, 4))
+    graph = helper.make_graph(
+        [helper.make_node('Conv', ['input', 'w'], ['heatmaps'],
+                          strides=[4, 4])], 'tiny',
+        [helper.make_tensor_value_info('input', TensorProto.FLOAT,
+                                       ['batch', 3, 64, 48])],
+        [helper.make_tensor_value_info('heatmaps', TensorProto.FLOAT,
+                                       ['batch', 17, 16, 12])],
+        [numpy_helper.from_array(weight.astype(np.float32), 'w')])
+    model = helper.make_model(graph,
+                              opset_imports=[helper.make_opsetid('', 17)])
+    model.ir_version = 8
+    codec = dict(type='MSRAHeatmap', input_size=[48, 64],
+                 heatmap_size=[12, 16], sigma=2, unbiased=False,
+                 blur_kernel_size=11)
+    meta = dict(version=2, input_name='input', output_names=['heatmaps'],
+                input_size=[48, 64], codec=codec, sigmoid_sigma=False,
+                output_keypoint_indices=None, test_cfg={},
+                preprocess=dict(mean=[123.675, 116.28, 103.53],
+                                std=[58.395, 57.12, 57.375],
+                                swap_channels=True, bbox_padding=1.25,
+                                use_udp=False),
+                rescore=dict(score_mode='bbox_keypoint',
+                             keypoint_score_thr=0.2),
+                dataset_meta=dict(num_keypoints=17))
+    entry = model.metadata_props.add()
+    entry.key, entry.value = 'mmpose_light', json.dumps(meta)
+    onnx.save(model, path)
+    return path
+
+
+def test_shipped_ncnn_tool_and_batch_command(package_dir, tmp_path):
+    """The shipped export_ncnn.py checks on the shipped sample images by
+    default; the batch command is installed and runs the result."""
+    pytest.importorskip('ncnn')
+    tool = osp.join(package_dir, '.mim', 'tools', 'export_ncnn.py')
+    model = _tiny_pose_model(str(tmp_path / 'tiny.onnx'))
+    out = run(sys.executable, tool, model, '--out', str(tmp_path / 'tiny'),
+              cwd=str(tmp_path))
+    assert 'on 12 crops of 4 image(s)' in out
+    images = osp.join(package_dir, '.mim', 'data', 'sample', 'coco')
+    out = run(osp.join(BIN, 'mmpose-light-runtime-batch'),
+              str(tmp_path / 'tiny.ncnn.param'), images, '--out',
+              str(tmp_path / 'poses'), '--no-progress', cwd=str(tmp_path))
+    assert '4 input(s): 4 done' in out
