@@ -212,7 +212,7 @@ def rewrite_for_ncnn(model) -> int:
     return rewritten
 
 
-def _slice_chain(model, producers: dict, name: str, constant):
+def _slice_chain(producers: dict, name: str, constant):
     """(source, {axis: start}) of a chain of single-axis, step-2 ``Slice``
     nodes ending in ``name``, or None."""
     starts = {}
@@ -269,7 +269,7 @@ def rewrite_space_to_depth(model) -> int:
         if concat.op_type != 'Concat' or axis != [1]:
             continue
         chains = [
-            _slice_chain(model, producers, name, constant)
+            _slice_chain(producers, name, constant)
             for name in concat.input
         ]
         if not chains or any(chain is None for chain in chains):
