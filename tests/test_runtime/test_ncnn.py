@@ -503,3 +503,31 @@ def test_cli_picks_ncnn_by_file_and_names_a_wrong_backend(
             cli_main([argv[0], IMAGE, '--out', str(out)] + argv[1:])
         assert error.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def test_tol_option_sets_the_bounds_and_names_bad_ones(pose_model, tmp_path,
+                                                       capsys):
+    argv = [pose_model, '--images', IMAGE, '--out', str(tmp_path / 'x')]
+    for extra, message in (
+            (['--tol', 'keypoint_px=abc'], "NAME=VALUE with a number, but "
+             "got 'keypoint_px=abc'"),
+            (['--tol', 'nonsense=1'], "unknown tolerances ['nonsense']"),
+            (['--fp16', '--tol', 'keypoint_score=1e-9'],
+             'keypoint scores')):
+        with pytest.raises(SystemExit) as error:
+            ncnn_export.main(argv + extra)
+        assert error.value.code == 2
+        assert message in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
+    result = ncnn_export.main(argv + ['--tol', 'keypoint_px=0.25'])
+    assert result['check']['tolerances']['keypoint_px'] == 0.25
+
+
+def test_rounding_note_speaks_only_where_rounding_is_large():
+    note = ncnn_export._rounding_note(
+        {'scores': 2e-3, 'boxes (relative)': 1e-6},
+        {'scores': 1e-3, 'boxes (relative)': 1e-3})
+    assert 'amplifies float32 rounding' in note and 'scores by 0.002' in note
+    assert 'boxes' not in note and '--tol NAME=VALUE' in note
+    assert ncnn_export._rounding_note({'scores': 1e-5}, {'scores': 1e-3}) \
+        == ''
