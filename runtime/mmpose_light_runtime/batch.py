@@ -290,13 +290,20 @@ def _local_rows(inputs: List[str], config: Dict[str, Any], results_dir: str,
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
     context = multiprocessing.get_context('spawn')
     with ProcessPoolExecutor(workers, mp_context=context,
                              initializer=_init_local,
                              initargs=(config, results_dir)) as pool:
         futures = [pool.submit(_process_local, path) for path in inputs]
-        for future in as_completed(futures):
-            yield future.result()
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BrokenProcessPool:
+            raise RuntimeError(
+                'a local worker process died; the finished results are '
+                'kept: run the command again with --resume (--engine ray '
+                'restarts dead workers and retries their inputs)') from None
 
 
 def _ray_rows(inputs: List[str], config: Dict[str, Any], results_dir: str,
@@ -599,7 +606,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             resume=args.resume, overwrite=args.overwrite,
             progress=None if args.no_progress else sys.stderr)
     except (FileNotFoundError, ImportError, ValueError, TypeError,
-            ConnectionError) as error:
+            ConnectionError, RuntimeError) as error:
         parser.exit(2, f'{parser.prog}: error: {error}\n')
     print(f'{summary["inputs"]} input(s): {summary["done"]} done, '
           f'{summary["skipped"]} skipped (already done), '

@@ -19,6 +19,7 @@ from mmpose_light_runtime.cli import main as cli_main
 from tiny_models import IMAGE, SAMPLE, write_moving_video
 
 NUM_FRAMES = 8
+NUM_INPUTS = 10  # of the driver-kill test
 OPTIONS = ['--track', '--smooth', '--num-threads', '1', '--no-progress']
 
 
@@ -132,7 +133,7 @@ def test_driver_killed_then_resumed(archive, pose_model, tmp_path):
     inputs = tmp_path / 'inputs'
     inputs.mkdir()
     image = read_image(IMAGE)
-    for i in range(6):
+    for i in range(NUM_INPUTS):
         sub = tmp_path / f'v{i}'
         sub.mkdir()
         path, _ = write_moving_video(image, sub, (i + 1., 0.), NUM_FRAMES,
@@ -158,13 +159,13 @@ def test_driver_killed_then_resumed(archive, pose_model, tmp_path):
                (results_dir / name).stat().st_mtime_ns)
         for name in os.listdir(results_dir) if not name.startswith('.')
     }
-    assert 0 < len(finished) < 6, 'the driver was not killed mid-run'
+    assert 0 < len(finished) < NUM_INPUTS, 'the driver was not killed mid-run'
     assert not (out / 'manifest.jsonl').exists()
 
     subprocess.run(command + ['--resume'], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows, found = results(str(out))
-    assert len(rows) == 6
+    assert len(rows) == NUM_INPUTS
     skipped = {r['result'] for r in rows if r['status'] == 'skipped'}
     assert skipped == set(finished)
     for name, (data, mtime) in finished.items():
@@ -280,3 +281,25 @@ def test_several_workers_run_on_one_thread_each(archive, pose_model,
                                   dict(model=pose_model), workers=workers)
         assert summary['done'] == 2
     assert seen == [None, 1]
+
+
+def test_local_worker_death_is_named_and_resumable(archive, pose_model,
+                                                   tmp_path, monkeypatch,
+                                                   capsys):
+    """A local pool does not restart workers: the command stops naming
+    --resume, which then finishes the job."""
+    from mmpose_light_runtime.fileio import sha256_file
+    faults = tmp_path / 'faults'
+    faults.mkdir()
+    # only the first video kills its worker (a marker spares the second)
+    (faults / sha256_file(archive['videos'][1])).touch()
+    monkeypatch.setenv(FAULT_ENV, f'{faults}:2')
+    out = str(tmp_path / 'out')
+    argv = [pose_model, *archive['videos'], '--out', out, '--workers', '2']
+    with pytest.raises(SystemExit) as error:
+        main(argv + OPTIONS)
+    assert error.value.code == 2
+    assert 'a local worker process died' in capsys.readouterr().err
+    assert main(argv + OPTIONS + ['--resume']) == 0
+    rows, found = results(out)
+    assert all(len(frames) == NUM_FRAMES for frames in found.values())
