@@ -193,9 +193,14 @@ class PoseWorker:
             flip_test=config.get('flip_test', False))
         self.detector = None
         if config.get('det_model'):
+            from .cli import _detector_backend
             self.detector = OnnxDetector(
                 config['det_model'],
                 score_thr=config.get('det_score_thr'),
+                # the engine the single-input command gives the detector
+                backend=_detector_backend(
+                    argparse.Namespace(backend=config.get('backend'),
+                                       det_model=config['det_model'])),
                 num_threads=threads)
         elif config.get('det_file'):
             self.detector = DetectionFile(config['det_file'],

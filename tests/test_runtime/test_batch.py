@@ -303,3 +303,23 @@ def test_local_worker_death_is_named_and_resumable(archive, pose_model,
     assert main(argv + OPTIONS + ['--resume']) == 0
     rows, found = results(out)
     assert all(len(frames) == NUM_FRAMES for frames in found.values())
+
+
+def test_detector_in_batch_gives_the_single_commands_boxes(
+        archive, pose_model, tmp_path):
+    """--det-model reaches every worker, with the single-input command's
+    engine and threshold: the same poses as that command."""
+    from tiny_models import detector_meta, save_detector
+    det = save_detector(tmp_path / 'det.onnx',
+                        [[4, 4, 24, 44], [30, 10, 60, 50]], [0.9, 0.8],
+                        detector_meta())
+    video = archive['videos'][0]
+    options = ['--det-model', det, '--det-score-thr', '0.5'] + OPTIONS
+    out = str(tmp_path / 'out')
+    main([pose_model, video, '--out', out] + options)
+    _, found = results(out)
+    single = tmp_path / 'single.json'
+    cli_main([pose_model, video, '--json', str(single)] + options)
+    reference = json.loads(single.read_text())
+    assert [p for f in found[video] for p in f['poses']] == reference
+    assert len(reference) == 2 * NUM_FRAMES
