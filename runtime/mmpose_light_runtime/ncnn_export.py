@@ -308,15 +308,18 @@ def rewrite_space_to_depth(model) -> int:
     return rewritten
 
 
-def _ncnn_layer_types(param_file: str) -> List[Tuple[str, str]]:
-    """(type, name) of each layer of an ncnn ``.param`` file."""
+def _ncnn_layers(param_file: str) -> List[Tuple[str, List[str]]]:
+    """(type, output blobs) of each layer of an ncnn ``.param`` file: after
+    the magic and count lines, ``type name inputs outputs blobs...``."""
     with open(param_file) as f:
-        lines = f.read().split('\n')
+        lines = f.read().split('\n')[2:]
     layers = []
-    for line in lines[2:]:
+    for line in lines:
         fields = line.split()
-        if len(fields) >= 2:
-            layers.append((fields[0], fields[1]))
+        if len(fields) >= 4:
+            num_in, num_out = int(fields[2]), int(fields[3])
+            layers.append(
+                (fields[0], fields[4 + num_in:4 + num_in + num_out]))
     return layers
 
 
@@ -346,13 +349,14 @@ def _run_pnnx(onnx_path: str, input_shape: Sequence[int], fp16: bool,
     return param, weights, log
 
 
-def _check_layers(param: str, log: str, source: str) -> None:
+def _check_layers(layers: List[Tuple[str, List[str]]], log: str,
+                  source: str) -> None:
     """Fail naming the operators that pnnx left unconverted."""
     import ncnn
 
     unknown = sorted({
         layer_type
-        for layer_type, _ in _ncnn_layer_types(param)
+        for layer_type, _ in layers
         if ncnn.layer_to_index(layer_type) < 0
     })
     if unknown:
@@ -369,13 +373,11 @@ def _check_layers(param: str, log: str, source: str) -> None:
             f'export tool may convert once exported again{hint}')
 
 
-def _output_blobs(param: str, count: int) -> List[str]:
-    blobs = set()
-    for line in open(param).read().split('\n')[2:]:
-        fields = line.split()
-        if len(fields) >= 4:
-            num_in, num_out = int(fields[2]), int(fields[3])
-            blobs.update(fields[4 + num_in:4 + num_in + num_out])
+def _output_blobs(layers: List[Tuple[str, List[str]]],
+                  count: int) -> List[str]:
+    """pnnx's names of the ONNX file's ``count`` outputs, ``out0``...,
+    checked to be produced by a layer."""
+    blobs = {blob for _, outputs in layers for blob in outputs}
     names = [f'out{i}' for i in range(count)]
     missing = [name for name in names if name not in blobs]
     if missing:
@@ -668,8 +670,9 @@ def export_ncnn(onnx_file: str,
         onnx.save(model, source)
         param, weights, log = _run_pnnx(source, [1, 3, height, width], fp16,
                                         folder)
-        _check_layers(param, log, onnx_file)
-        outputs = _output_blobs(param, len(model.graph.output))
+        layers = _ncnn_layers(param)
+        _check_layers(layers, log, onnx_file)
+        outputs = _output_blobs(layers, len(model.graph.output))
         # output shapes at batch 1, from ONNX Runtime
         import onnxruntime as ort
         session = ort.InferenceSession(
