@@ -47,7 +47,8 @@ import re
 import signal
 import sys
 import time
-from typing import Any, Dict, Iterator, List, Optional, Sequence, TextIO
+from typing import (Any, Dict, Iterator, List, Optional, Sequence, TextIO,
+                    Tuple)
 
 from .checks import check_int
 from .fileio import (IMAGE_EXTENSIONS, atomic_write_bytes, dump_json,
@@ -385,8 +386,9 @@ class _RayWorker:
         return self.worker.process(path)
 
 
-def _existing_results(results_dir: str) -> Dict[str, str]:
-    """Result id to run key of the result files in ``results_dir``."""
+def _existing_results(results_dir: str) -> Dict[str, Tuple[str, int]]:
+    """Result id to run key and number of frames of the result files in
+    ``results_dir``, each read once."""
     found = {}
     for name in os.listdir(results_dir):
         path = osp.join(results_dir, name)
@@ -396,7 +398,7 @@ def _existing_results(results_dir: str) -> Dict[str, str]:
             try:
                 with open(path) as f:
                     head = json.load(f)
-                found[head['id']] = head['run_key']
+                found[head['id']] = (head['run_key'], len(head['frames']))
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # not one of ours: never ours to judge
     return found
@@ -447,8 +449,9 @@ def run_batch(inputs: Sequence[str],
     os.makedirs(results_dir, exist_ok=True)
     key = run_key(config)
     existing = _existing_results(results_dir)
-    others = {k for k in existing.values() if k != key}
-    if others and not overwrite and not (resume and key in existing.values()):
+    keys = {run for run, _ in existing.values()}
+    others = keys - {key}
+    if others and not overwrite and not (resume and key in keys):
         raise ValueError(
             f'{out_dir!r} holds results of another model or options (run '
             f'key {sorted(others)[0][:12]}..., this run {key[:12]}...): '
@@ -459,12 +462,13 @@ def run_batch(inputs: Sequence[str],
         if resume:
             digest = sha256_file(path)
             name = _result_name(digest, key)
-            if existing.get(name) == key:
+            run, frames = existing.get(name, (None, 0))
+            if run == key:
                 rows[path] = dict(
                     input=path, content_sha256=digest, id=name,
                     run_key=key, status='skipped', error=None,
-                    result=name + '.json', **_frame_counts(
-                        osp.join(results_dir, name + '.json')))
+                    result=name + '.json', frames_decoded=frames,
+                    frames_written=frames)
                 continue
         todo.append(path)
     manifest = osp.join(out_dir, 'manifest.jsonl')
@@ -496,12 +500,6 @@ def run_batch(inputs: Sequence[str],
     atomic_write_bytes(manifest, ('\n'.join(lines) + '\n').encode())
     os.remove(journal)
     return summary
-
-
-def _frame_counts(result_file: str) -> Dict[str, int]:
-    with open(result_file) as f:
-        frames = len(json.load(f)['frames'])
-    return dict(frames_decoded=frames, frames_written=frames)
 
 
 class _Progress:
