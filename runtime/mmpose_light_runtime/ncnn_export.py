@@ -57,7 +57,7 @@ import numpy as np
 
 from .checks import check_int, check_number
 from .codecs import decode_outputs
-from .fileio import list_images, read_image, sha256_file
+from .fileio import _default_mode, list_images, read_image, sha256_file
 from .meta import (DETECTOR_META_KEY, META_KEY, NCNN_META_FORMAT,
                    NCNN_META_VERSION, _import_onnx, ncnn_files,
                    read_onnx_meta)
@@ -710,7 +710,7 @@ def export_ncnn(onnx_file: str,
         sidecar['check'] = check
         with open(staged, 'w') as f:
             json.dump(sidecar, f, indent=1)
-        mode = 0o666 & ~_umask()
+        mode = _default_mode()
         for src, dst in ((weights, bin_out), (param, param_out),
                          (staged, json_out)):
             os.chmod(src, mode)
@@ -723,12 +723,6 @@ def export_ncnn(onnx_file: str,
         files=[param_out, bin_out, json_out],
         rewrites=rewrites,
         check=check)
-
-
-def _umask() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
 
 
 def _pnnx_version() -> Optional[str]:

@@ -9,7 +9,7 @@ from typing import Iterator, List, NamedTuple, Optional, Union
 import cv2
 import numpy as np
 
-from .fileio import IMAGE_EXTENSIONS, read_image
+from .fileio import IMAGE_EXTENSIONS, list_images, read_image
 
 __all__ = ['Frame', 'FrameSource', 'open_source', 'image_id_from_name']
 
@@ -143,9 +143,7 @@ def open_source(spec: Union[str, int]) -> FrameSource:
         return _open_capture('camera', spec, int(spec))
     spec = os.fspath(spec)
     if osp.isdir(spec):
-        files = sorted(
-            osp.join(spec, name) for name in os.listdir(spec)
-            if name.lower().endswith(IMAGE_EXTENSIONS))
+        files = list_images(spec)
         if not files:
             raise ValueError(f'folder {spec!r} holds no image '
                              f'({", ".join(IMAGE_EXTENSIONS)})')
