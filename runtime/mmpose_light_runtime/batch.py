@@ -51,9 +51,15 @@ from typing import (Any, Dict, Iterator, List, Optional, Sequence, TextIO,
                     Tuple)
 
 from .checks import check_int
+from .cli import add_backend_option, add_model_options, detector_backend
+from .detectors import DetectionFile, OnnxDetector
+from .estimator import TopdownEstimator
 from .fileio import (IMAGE_EXTENSIONS, atomic_write_bytes, dump_json,
                      sha256_file)
 from .meta import is_ncnn_model, ncnn_files
+from .pipeline import PosePipeline
+from .smoothing import PoseSmoother
+from .sources import open_source
 
 __all__ = [
     'VIDEO_EXTENSIONS', 'collect_inputs', 'run_key', 'PoseWorker',
@@ -174,9 +180,6 @@ class PoseWorker:
     """
 
     def __init__(self, config: Dict[str, Any], results_dir: str) -> None:
-        from .detectors import DetectionFile, OnnxDetector
-        from .estimator import TopdownEstimator
-
         self.config = dict(config)
         self.results_dir = results_dir
         self.key = run_key(self.config)
@@ -194,22 +197,18 @@ class PoseWorker:
             flip_test=config.get('flip_test', False))
         self.detector = None
         if config.get('det_model'):
-            from .cli import _detector_backend
             self.detector = OnnxDetector(
                 config['det_model'],
                 score_thr=config.get('det_score_thr'),
                 # the engine the single-input command gives the detector
-                backend=_detector_backend(
-                    argparse.Namespace(backend=config.get('backend'),
-                                       det_model=config['det_model'])),
+                backend=detector_backend(config['det_model'],
+                                         config.get('backend')),
                 num_threads=threads)
         elif config.get('det_file'):
             self.detector = DetectionFile(config['det_file'],
                                           config.get('det_score_thr') or 0.)
 
     def _pipeline(self, video: bool):
-        from .pipeline import PosePipeline
-        from .smoothing import PoseSmoother
         config = self.config
         smoother = None
         if video and config.get('smooth') is not None:
@@ -228,8 +227,6 @@ class PoseWorker:
         Returns:
             dict: The input's manifest row (without the run's options).
         """
-        from .sources import open_source
-
         row = dict(input=path, status='failed', error=None, frames_decoded=0,
                    frames_written=0, run_key=self.key, worker=os.getpid())
         try:
@@ -535,7 +532,6 @@ class _Progress:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .cli import add_backend_option, add_model_options
     parser = argparse.ArgumentParser(
         prog='mmpose-light-runtime-batch',
         description='Poses of many images and videos, one result file '

@@ -28,7 +28,7 @@ from .writers import ImageOutput, JsonOutput, Progress, VideoOutput
 
 __all__ = [
     'add_pipeline_arguments', 'add_model_options', 'add_backend_option',
-    'build_detector', 'run', 'main'
+    'build_detector', 'detector_backend', 'run', 'main'
 ]
 
 
@@ -166,16 +166,17 @@ def build_detector(args: argparse.Namespace):
         return OnnxDetector(
             args.det_model,
             score_thr=args.det_score_thr,
-            backend=_detector_backend(args),
+            backend=detector_backend(args.det_model,
+                                     getattr(args, 'backend', None)),
             num_threads=args.num_threads)
     return None
 
 
-def _detector_backend(args: argparse.Namespace) -> str:
-    """``--backend`` where it reads the detector's file (ncnn reads ncnn
-    models, the others ONNX files), else the engine its file needs."""
-    chosen = getattr(args, 'backend', None)
-    by_file = backend_for(args.det_model)
+def detector_backend(det_model: str, chosen: Optional[str]) -> str:
+    """``chosen`` (``--backend``) where it reads the detector's file (ncnn
+    reads ncnn models, the others ONNX files), else the engine its file
+    needs."""
+    by_file = backend_for(det_model)
     if chosen is not None and (chosen == 'ncnn') == (by_file == 'ncnn'):
         return chosen
     return by_file
