@@ -308,12 +308,17 @@ def _report(args: argparse.Namespace, summary: dict, stream) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of ``mmpose-light-runtime``; ``mmpose-light-runtime
-    batch ...`` is ``mmpose-light-runtime-batch ...`` (unless a model file
-    is called ``batch``)."""
+    batch ...`` is ``mmpose-light-runtime-batch ...`` and
+    ``mmpose-light-runtime serve ...`` serves the pose page
+    (:mod:`mmpose_light_runtime.serve`), unless a model file is called
+    ``batch`` or ``serve``."""
     args_list = sys.argv[1:] if argv is None else list(argv)
     if args_list[:1] == ['batch'] and not osp.exists('batch'):
         from .batch import main as batch_main
         return batch_main(args_list[1:])
+    if args_list[:1] == ['serve'] and not osp.exists('serve'):
+        from .serve import main as serve_main
+        return serve_main(args_list[1:])
     parser = argparse.ArgumentParser(
         prog='mmpose-light-runtime',
         description='Top-down pose estimation on images, folders, videos '
