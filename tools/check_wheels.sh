@@ -47,6 +47,26 @@ print('runtime', mmpose_light_runtime.__version__, 'without torch:',
       sys.prefix)
 PY
 "$RT_VENV/bin/mmpose-light-runtime" --help >/dev/null
+# the pose page ships in the runtime wheel: every module it imports is there
+"$RT_VENV/bin/mmpose-light-runtime" serve --write-site "$WORK/site" \
+    > /dev/null
+"$RT_VENV/bin/python" - "$WORK/site" <<'PY'
+import json
+import os.path as osp
+import re
+import sys
+
+site = sys.argv[1]
+assert osp.isfile(osp.join(site, 'index.html'))
+for name in ['app.js'] + re.findall(r'src="([^"]+\.js)"', open(
+        osp.join(site, 'index.html')).read()):
+    for imported in re.findall(r"from '\./([\w.]+)'",
+                               open(osp.join(site, name)).read()):
+        assert osp.isfile(osp.join(site, imported)), (name, imported)
+config = json.load(open(osp.join(site, 'config.json')))
+assert config['ort'].startswith('https://cdn.jsdelivr.net/'), config
+print('runtime wheel ships the pose page')
+PY
 say "runtime wheel: $(du -sh "$RT_VENV" | cut -f1) installed"
 say "tests/installed, from the empty folder $WORK"
 MMPOSE_LIGHT_DIST="$ROOT/dist" "$VENV/bin/python" -m pytest \

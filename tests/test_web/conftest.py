@@ -9,22 +9,25 @@ fail instead.
 import cv2
 import numpy as np
 import pytest
-from web_cases import IMAGE, POSE_MODELS, fixed_detector, require_web
+from web_cases import RANDOM, TRAINED, require_web
 
 
 @pytest.fixture(scope='session')
 def web_models(tmp_path_factory):
-    """The three pose models (random weights, BatchNorm calibrated) and the
+    """The three pose models (web_cases.TRAINED and RANDOM) and the
     fixed-box detector."""
     require_web()
-    from benchlib.web import export_coco_model
+    from benchlib.web import (SAMPLE_IMAGE, export_coco_model,
+                              fixed_detector, train_and_export)
     folder = tmp_path_factory.mktemp('web-models')
     models = {
         kind: export_coco_model(name, str(folder / f'{kind}.onnx'))
-        for kind, name in POSE_MODELS.items()
+        for kind, name in RANDOM.items()
     }
+    for kind, config in TRAINED.items():
+        models[kind] = train_and_export(config, str(folder))
     models['detector'] = fixed_detector(str(folder / 'detector.onnx'),
-                                        cv2.imread(IMAGE).shape)
+                                        cv2.imread(SAMPLE_IMAGE).shape)
     return models
 
 
@@ -33,9 +36,9 @@ def web_inputs(tmp_path_factory):
     """The sample image as PNG (lossless: both sides decode the same
     pixels), a short VP8 video of it moving, and the same frames as a
     .y4m file for Chromium's fake camera."""
-    from benchlib.web import write_y4m
+    from benchlib.web import SAMPLE_IMAGE, write_y4m
     folder = tmp_path_factory.mktemp('web-inputs')
-    image = cv2.imread(IMAGE)
+    image = cv2.imread(SAMPLE_IMAGE)
     png = str(folder / 'sample.png')
     cv2.imwrite(png, image)
     height, width = (s // 2 * 2 for s in image.shape[:2])

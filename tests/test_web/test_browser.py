@@ -15,7 +15,7 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
-from web_cases import ARTIFACTS, POSE_MODELS, require_web, save_onnx
+from web_cases import ARTIFACTS, POSE_MODELS, TRAINED
 
 from mmpose_light_runtime import (OnnxDetector, PosePipeline,
                                   TopdownEstimator)
@@ -164,7 +164,7 @@ def page_runs(web_models, web_inputs):
     return runs
 
 
-@pytest.mark.parametrize('kind', list(POSE_MODELS))
+@pytest.mark.parametrize('kind', POSE_MODELS)
 def test_image_equals_runtime(kind, page_runs, web_models, web_inputs,
                               record_property):
     run = page_runs[kind]
@@ -183,7 +183,7 @@ def test_image_equals_runtime(kind, page_runs, web_models, web_inputs,
     record_property(f'{kind}_image', worst)
 
 
-@pytest.mark.parametrize('kind', list(POSE_MODELS))
+@pytest.mark.parametrize('kind', POSE_MODELS)
 @pytest.mark.parametrize('source', ['video', 'camera'])
 def test_frames_equal_runtime(kind, source, page_runs, web_models,
                               web_inputs, record_property):
@@ -209,7 +209,7 @@ def test_frames_equal_runtime(kind, source, page_runs, web_models,
         assert np.abs(first.astype(int) - frames[0]).mean() < 3
 
 
-@pytest.mark.parametrize('kind', list(POSE_MODELS))
+@pytest.mark.parametrize('kind', POSE_MODELS)
 def test_screenshot_shows_skeletons(kind, page_runs, web_models):
     """The canvas shows each confident keypoint in its dataset colour."""
     run = page_runs[kind]
@@ -218,27 +218,38 @@ def test_screenshot_shows_skeletons(kind, page_runs, web_models):
     width, height = run['image']['canvas']
     # the element's screenshot may round its height up by a pixel
     assert abs(shot.shape[0] - height) <= 1 and shot.shape[1] == width
-    colors = TopdownEstimator(web_models[kind]).dataset_meta[
-        'keypoint_colors']
+    colors = np.asarray(TopdownEstimator(web_models[kind]).dataset_meta[
+        'keypoint_colors'])
     poses = run['image']['results'][0]['poses']
+    # in drawing order: pose by pose, a pose's keypoints after its links
+    points = [(x, y, colors[k]) for kpts, scores in zip(
+        poses['keypoints'], poses['keypointScores'])
+        for k, ((x, y), score) in enumerate(zip(kpts, scores))
+        if score > KPT_THR]
+    radius = max(2, round(3 * max(width, height) / 640))
     checked = matched = 0
-    for kpts, scores in zip(poses['keypoints'], poses['keypointScores']):
-        for (x, y), score, rgb in zip(kpts, scores, colors):
-            x, y = int(round(x)), int(round(y))
-            if score <= KPT_THR or not (0 <= x < shot.shape[1]
-                                        and 0 <= y < shot.shape[0]):
-                continue
-            checked += 1
-            pixel = shot[y, x][::-1]
-            matched += np.abs(pixel.astype(int) - rgb).max() <= 8
-    assert checked > 0, 'no keypoint above the drawing threshold'
-    # a later keypoint or link may cover an earlier one
-    assert matched >= 0.8 * checked, (matched, checked)
+    for index, (x, y, rgb) in enumerate(points):
+        col, row = int(round(x)), int(round(y))
+        if not (0 <= col < shot.shape[1] and 0 <= row < shot.shape[0]):
+            continue
+        checked += 1
+        pixel = shot[row, col][::-1].astype(int)
+        # its own colour, or that of a keypoint drawn over it later
+        later = [c for (x2, y2, c) in points[index:]
+                 if np.hypot(x2 - x, y2 - y) <= radius + 1]
+        matched += any(np.abs(pixel - c).max() <= 8 for c in later)
+    assert checked > 0, 'no keypoint drawn'
+    # the next people's boxes and links may still cover a few; a random
+    # network's limbs cross everywhere
+    share = 0.9 if kind in TRAINED else 0.75
+    assert matched >= share * checked, (matched, checked)
 
 
 def bad_models(folder) -> dict:
     """Model files that the page must refuse with a clear message."""
     from onnx import TensorProto, helper
+
+    from benchlib.web import save_onnx
     io = ([helper.make_tensor_value_info('input', TensorProto.FLOAT,
                                          [1, 3, 64, 48])],
           [helper.make_tensor_value_info('out', TensorProto.FLOAT,
@@ -304,27 +315,3 @@ def test_denied_camera_says_so(web_models):
                         camera='deny')
     assert outputs[1]['state'] == 'error'
     assert 'no camera' in outputs[1]['message']
-
-
-def test_served_page_headers_and_files(web_models):
-    """The server sends the isolation headers and only the page's files."""
-    import urllib.error
-    import urllib.request
-
-    from benchlib.web import serve
-    require_web()
-    with serve(web_models['heatmap']) as url:
-        with urllib.request.urlopen(url) as response:
-            assert response.headers['Cross-Origin-Opener-Policy'] == \
-                'same-origin'
-            assert response.headers['Cross-Origin-Embedder-Policy'] == \
-                'require-corp'
-            assert b'app.js' in response.read()
-        with urllib.request.urlopen(url + 'ort/ort-wasm-simd-threaded.wasm'
-                                    ) as response:
-            assert response.headers['Content-Type'] == 'application/wasm'
-        for path in ('../setup.py', 'models/../../etc/passwd',
-                     'serve.py'):
-            with pytest.raises(urllib.error.HTTPError) as error:
-                urllib.request.urlopen(url + path)
-            assert error.value.code == 404

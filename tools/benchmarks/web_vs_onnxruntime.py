@@ -36,31 +36,20 @@ import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from benchlib import SAMPLE_DIR  # noqa: E402
 from benchlib.report import print_table  # noqa: E402
-from benchlib.web import (drive, export_coco_model,  # noqa: E402
-                          missing_tools, serve)
+from benchlib.web import (SAMPLE_IMAGE, drive,  # noqa: E402
+                          export_coco_model, gt_boxes, missing_tools, serve)
 from mmpose_light_runtime import TopdownEstimator, read_image  # noqa: E402
 from mmpose_light_runtime.timing import (compare_latency,  # noqa: E402
                                          format_cpu_info, usable_cores)
 
 MODELS = ('MobilePoseNet-256x192-deploy', 'RTMPose-t')
-IMAGE = osp.join(SAMPLE_DIR, 'coco', '000000196141.jpg')
-
-
-def person_boxes() -> np.ndarray:
-    """The five annotated people (x1, y1, x2, y2) of the sample image."""
-    with open(osp.join(SAMPLE_DIR, 'coco', 'test_coco.json')) as f:
-        coco = json.load(f)
-    xywh = np.array([a['bbox'] for a in coco['annotations']
-                     if a['image_id'] == 196141])
-    return np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
 
 
 def image_url() -> str:
     """The sample image as a PNG data URL (lossless: the page decodes the
     pixels OpenCV reads)."""
-    ok, png = cv2.imencode('.png', read_image(IMAGE))
+    ok, png = cv2.imencode('.png', read_image(SAMPLE_IMAGE))
     assert ok
     return 'data:image/png;base64,' + base64.b64encode(png).decode()
 
@@ -76,7 +65,7 @@ def web_friendly(onnx_file: str) -> Optional[str]:
 def time_native(onnx_file: str, threads: int, boxes: np.ndarray,
                 rounds: int) -> float:
     estimator = TopdownEstimator(onnx_file, num_threads=threads or None)
-    image = read_image(IMAGE)
+    image = read_image(SAMPLE_IMAGE)
     return compare_latency(
         {'ort': lambda: estimator.predict(image, boxes)},
         rounds=rounds, warmup=5, settle_ms=50.)['ort']
@@ -86,7 +75,7 @@ def time_web(onnx_file: str, threads: int, people: List[int],
              rounds: int) -> dict:
     """Page medians per number of people, and the engine it ran."""
     url_image = image_url()
-    boxes = person_boxes().tolist()
+    boxes = gt_boxes().tolist()
     query = '?engine=wasm' + (f'&threads={threads}' if threads else '')
     steps = [dict(do='open', query=query)] + [
         dict(do='time', image=url_image, bboxes=boxes[:n], warmup=15,
@@ -126,7 +115,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         if friendly:
             files.append((name + ' (web export)', friendly))
     rows = []
-    boxes = person_boxes()
+    boxes = gt_boxes()
     for name, path in files:
         for threads in args.threads:
             web = time_web(path, threads, args.people, args.rounds)
@@ -139,15 +128,15 @@ def main(argv: Optional[List[str]] = None) -> dict:
                     web_threads=web['engine']['threads'], people=people,
                     ort_ms=native, wasm_ms=wasm, ratio=wasm / native,
                     wasm_fps=1e3 / wasm))
-    print_table(
-        ['model', 'threads', 'people', 'ORT ms', 'WASM ms', 'WASM / ORT',
-         'WASM frames/s'],
-        [[r['model'], r['threads'], r['people'], f'{r["ort_ms"]:.2f}',
-          f'{r["wasm_ms"]:.2f}', f'{r["ratio"]:.2f}',
-          f'{r["wasm_fps"]:.1f}'] for r in rows])
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(cpu=format_cpu_info(), rows=rows), f, indent=1)
+    print_table(
+        ['model', 'threads', 'people', 'ORT ms', 'WASM ms', 'WASM / ORT',
+         'WASM frames/s'],
+        [[r['model'], str(r['threads']), str(r['people']),
+          f'{r["ort_ms"]:.2f}', f'{r["wasm_ms"]:.2f}', f'{r["ratio"]:.2f}',
+          f'{r["wasm_fps"]:.1f}'] for r in rows])
     return dict(rows=rows)
 
 

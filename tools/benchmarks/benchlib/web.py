@@ -13,15 +13,20 @@ import os
 import os.path as osp
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional
 
 import numpy as np
 
-from .models import ROOT
+from .models import ROOT, SAMPLE_DIR
 
 WEB = osp.join(ROOT, 'web')
+SAMPLE_IMAGE_ID = 196141
+SAMPLE_IMAGE = osp.join(SAMPLE_DIR, 'coco', '000000196141.jpg')
+#: (w, h) input of :func:`fixed_detector`
+DETECTOR_SIZE = (64, 64)
 DRIVER = osp.join(WEB, 'test', 'browser', 'drive.mjs')
 ORT_DIR = osp.join(WEB, 'node_modules', 'onnxruntime-web', 'dist')
 
@@ -131,25 +136,6 @@ def poses_arrays(poses: dict) -> Dict[str, np.ndarray]:
         track_ids=np.asarray(poses['trackIds'], np.int64))
 
 
-def input_px_difference(page: dict, result, input_size: Tuple[int, int],
-                        padding: float = 1.25) -> float:
-    """The largest keypoint difference between a page result and a
-    runtime ``PoseResult`` of the same poses (same order), in pixels at
-    the model's input size (each pose's image pixels times input width
-    over its crop's width)."""
-    from mmpose_light_runtime.preprocess import (bbox_xyxy_to_center_scale,
-                                                 fix_aspect_ratio)
-    page = poses_arrays(page)
-    if not len(result):
-        return 0.
-    _, scales = bbox_xyxy_to_center_scale(result.bboxes, padding)
-    width, height = input_size
-    scales = fix_aspect_ratio(scales, width / height)
-    per_px = np.array([width, height]) / scales  # input px per image px
-    diff = np.abs(page['keypoints'] - result.keypoints) * per_px[:, None]
-    return float(diff.max())
-
-
 def write_y4m(path: str, frames: List[np.ndarray], fps: int = 10) -> str:
     """Frames (BGR, even sizes) as a YUV4MPEG2 4:2:0 file, the format of
     Chromium's fake camera."""
@@ -162,3 +148,90 @@ def write_y4m(path: str, frames: List[np.ndarray], fps: int = 10) -> str:
             f.write(b'FRAME\n')
             f.write(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())
     return path
+
+
+def train_and_export(config: str, folder: str) -> str:
+    """Train a sample config with MMPose's tools/train.py and export it
+    with tools/export_onnx.py; the ONNX file."""
+    work_dir = osp.join(folder, osp.splitext(osp.basename(config))[0])
+    subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'train.py'),
+                    config, '--work-dir', work_dir], check=True,
+                   capture_output=True, cwd=folder)
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        checkpoint = f.read().strip()
+    onnx_file = work_dir + '.onnx'
+    subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'export_onnx.py'),
+                    config, checkpoint, onnx_file], check=True,
+                   capture_output=True, cwd=folder)
+    return onnx_file
+
+
+def gt_boxes() -> np.ndarray:
+    """The sample image's annotated people (x1, y1, x2, y2)."""
+    with open(osp.join(SAMPLE_DIR, 'coco', 'test_coco.json')) as f:
+        coco = json.load(f)
+    xywh = np.array([a['bbox'] for a in coco['annotations']
+                     if a['image_id'] == SAMPLE_IMAGE_ID], np.float64)
+    return np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
+
+
+def detector_meta(score_thr: float = 0.3) -> dict:
+    return dict(
+        version=1, input_name='input', output_names=['boxes', 'scores'],
+        input_size=list(DETECTOR_SIZE),
+        preprocess=dict(mean=[103.53, 116.28, 123.675],
+                        std=[57.375, 57.12, 58.395], to_rgb=False,
+                        pad_value=114.),
+        postprocess=dict(score_thr=score_thr, nms_pre=1000, iou_thr=0.65,
+                         max_per_img=100, min_bbox_size=0))
+
+
+def save_onnx(path: str, nodes, inputs, outputs, inits=(),
+              metadata=None) -> str:
+    from onnx import helper, save
+    model = helper.make_model(
+        helper.make_graph(nodes, osp.basename(path), inputs, outputs,
+                          list(inits)),
+        opset_imports=[helper.make_opsetid('', 17)])
+    model.ir_version = 8
+    for key, value in (metadata or {}).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, json.dumps(value)
+    save(model, path)
+    return path
+
+
+def fixed_detector(path: str, image_shape) -> str:
+    """A detector file in ``tools/export_detector.py``'s format whose
+    network returns the sample's people (each twice, the copy shifted, for
+    NMS) in its input's pixels, with scores that follow the input's mean
+    (so its letterbox and normalisation show)."""
+    from onnx import TensorProto, helper, numpy_helper
+    from mmpose_light_runtime.meta import DETECTOR_META_KEY
+    height, width = image_shape[:2]
+    ratio = min(DETECTOR_SIZE[0] / width, DETECTOR_SIZE[1] / height)
+    boxes = gt_boxes()
+    boxes = np.concatenate([boxes, boxes + [3, -2, 3, -2]]) * ratio
+    scores = np.concatenate([np.linspace(0.9, 0.6, len(gt_boxes())),
+                             np.full(len(gt_boxes()), 0.5)])
+    nodes = [
+        helper.make_node('ReduceMean', ['input'], ['mean'], keepdims=0),
+        helper.make_node('Mul', ['mean', 'small'], ['shift']),
+        helper.make_node('Add', ['fixed_scores', 'shift'], ['scores']),
+        helper.make_node('Identity', ['fixed_boxes'], ['boxes']),
+    ]
+    inits = [numpy_helper.from_array(boxes.astype(np.float32)[None],
+                                     'fixed_boxes'),
+             numpy_helper.from_array(scores.astype(np.float32)[None],
+                                     'fixed_scores'),
+             numpy_helper.from_array(np.float32(0.01), 'small')]
+    return save_onnx(
+        path, nodes,
+        [helper.make_tensor_value_info('input', TensorProto.FLOAT,
+                                       [1, 3, DETECTOR_SIZE[1],
+                                        DETECTOR_SIZE[0]])],
+        [helper.make_tensor_value_info('boxes', TensorProto.FLOAT,
+                                       [1, len(boxes), 4]),
+         helper.make_tensor_value_info('scores', TensorProto.FLOAT,
+                                       [1, len(boxes)])],
+        inits, {DETECTOR_META_KEY: detector_meta()})
