@@ -9,6 +9,7 @@ the pipelines are compared on the frames the page saw). Tracking and
 smoothing are on. Keypoints must agree within 0.5 px at the model's input
 size, with the same people and track ids.
 """
+import json
 import os
 import os.path as osp
 
@@ -142,6 +143,15 @@ def compare(page_results, results, estimator, frames, what: str):
     return worst, ties, total
 
 
+def keep_difference(kind: str, source: str, found: tuple) -> None:
+    """Keep compare()'s figures beside the screenshots."""
+    worst, ties, total = found
+    with open(osp.join(ARTIFACTS, f'difference-{kind}-{source}.json'),
+              'w') as f:
+        json.dump(dict(model=kind, input=source, largest_px=worst,
+                       ties=ties, keypoints=total), f)
+
+
 @pytest.fixture(scope='module')
 def page_runs(web_models, web_inputs):
     """Per model: the page's outputs on the image, the video and the
@@ -165,8 +175,7 @@ def page_runs(web_models, web_inputs):
 
 
 @pytest.mark.parametrize('kind', POSE_MODELS)
-def test_image_equals_runtime(kind, page_runs, web_models, web_inputs,
-                              record_property):
+def test_image_equals_runtime(kind, page_runs, web_models, web_inputs):
     run = page_runs[kind]
     assert run['open']['state'] == 'ready', run['open']
     assert run['open']['engine']['name'] == 'wasm'
@@ -180,13 +189,13 @@ def test_image_equals_runtime(kind, page_runs, web_models, web_inputs,
     worst = compare(image['results'], results,
                     TopdownEstimator(web_models[kind]), [frame],
                     f'{kind} image')
-    record_property(f'{kind}_image', worst)
+    keep_difference(kind, 'image', worst)
 
 
 @pytest.mark.parametrize('kind', POSE_MODELS)
 @pytest.mark.parametrize('source', ['video', 'camera'])
 def test_frames_equal_runtime(kind, source, page_runs, web_models,
-                              web_inputs, record_property):
+                              web_inputs):
     from benchlib.web import frame_images
     run = page_runs[kind][source]
     assert run['state'] == 'done', run['message']
@@ -199,7 +208,7 @@ def test_frames_equal_runtime(kind, source, page_runs, web_models,
     worst = compare(run['results'], results,
                     TopdownEstimator(web_models[kind]), frames,
                     f'{kind} {source}')
-    record_property(f'{kind}_{source}', worst)
+    keep_difference(kind, source, worst)
     # the frames are the video's: close to what OpenCV decodes
     if source == 'video':
         reader = cv2.VideoCapture(web_inputs['video'])
