@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from benchlib.web import (SAMPLE_IMAGE, drive, fixed_detector,  # noqa: E402
-                          missing_tools, serve)
+                          require_tools, serve)
 
 
 def write_video(path: str, frames: int = 10) -> str:
@@ -45,10 +45,7 @@ def main(argv: Optional[List[str]] = None) -> str:
                         '(tools/export_detector.py)')
     parser.add_argument('--out', default='docs/images/web_page.png')
     args = parser.parse_args(argv)
-    missing = missing_tools()
-    if missing:
-        parser.error('needs ' + ', '.join(missing) +
-                     ' (tools/setup_web_env.sh)')
+    require_tools(parser)
     folder = tempfile.mkdtemp(prefix='web-shot-')
     video = write_video(osp.join(folder, 'sample.webm'))
     detector = args.det_model or fixed_detector(

@@ -38,7 +38,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from benchlib.report import print_table  # noqa: E402
 from benchlib.web import (SAMPLE_IMAGE, drive,  # noqa: E402
-                          export_coco_model, gt_boxes, missing_tools, serve)
+                          export_coco_model, gt_boxes, require_tools, serve)
 from mmpose_light_runtime import TopdownEstimator, read_image  # noqa: E402
 from mmpose_light_runtime.timing import (compare_latency,  # noqa: E402
                                          format_cpu_info, usable_cores)
@@ -98,10 +98,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     parser.add_argument('--rounds', type=int, default=20)
     parser.add_argument('--json', help='also write the rows here')
     args = parser.parse_args(argv)
-    missing = missing_tools()
-    if missing:
-        parser.error('needs ' + ', '.join(missing) +
-                     ' (tools/setup_web_env.sh)')
+    require_tools(parser)
     if max(args.people) > 5 or min(args.people) < 1:
         parser.error('--people should lie in 1..5 (the sample\'s people)')
     cores = usable_cores()

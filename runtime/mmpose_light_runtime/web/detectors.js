@@ -17,6 +17,7 @@
  * @module detectors
  */
 
+import { isArrayLike, roundHalfEven, stableDescending } from './checks.js';
 import { Backend } from './backends.js';
 import { parseDetectorMeta } from './meta.js';
 import { checkImage } from './preprocess.js';
@@ -27,19 +28,6 @@ const fround = Math.fround;
 // OpenCV's fixed-point resize coefficients: 11 bits
 const COEF_BITS = 11;
 const COEF_SCALE = 1 << COEF_BITS;
-
-function isArrayLike(value) {
-  return Array.isArray(value) || ArrayBuffer.isView(value);
-}
-
-/** Round half to even, as `cvRound` / `saturate_cast<short>`. */
-function roundHalfEven(v) {
-  const f = Math.floor(v);
-  const d = v - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
-}
 
 /**
  * Source offsets and fixed-point weights of one axis of OpenCV's bilinear
@@ -262,11 +250,6 @@ function checkBoxes(boxes, scores) {
                     `${isArrayLike(boxes) ? boxes.length : boxes}`);
   }
   return num;
-}
-
-/** Indices sorting `values` by descending value, ties by index. */
-function stableDescending(values, indices) {
-  return indices.slice().sort((a, b) => (values[b] - values[a]) || (a - b));
 }
 
 /**

@@ -23,6 +23,8 @@
  * @module nms
  */
 
+import { isArrayLike, describe, checkNumber, stableDescending } from './checks.js';
+
 /** COCO keypoint sigmas, the default of MMPose's `oks_iou`. */
 export const COCO_SIGMAS = Object.freeze([
   0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07,
@@ -33,38 +35,6 @@ export const MIN_EXPONENT = -50.0;
 
 // The area regulariser of oks_iou (np.spacing(1)).
 const EPS = Number.EPSILON;
-
-function isArrayLike(value) {
-  return Array.isArray(value) || ArrayBuffer.isView(value);
-}
-
-function describe(value) {
-  if (value === null || value === undefined) return String(value);
-  if (isArrayLike(value)) return `an array of length ${value.length}`;
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
-
-/**
- * Check a number option.
- *
- * @param {string} name The option.
- * @param {*} value Its value.
- * @param {object} [bounds] `{low, lowOpen, allowNull, finite}`.
- * @returns {?number} The value.
- */
-function checkNumber(name, value, { low = null, lowOpen = false,
-  allowNull = false, finite = true, what = null } = {}) {
-  if (allowNull && (value === null || value === undefined)) return null;
-  const ok = typeof value === 'number' && !Number.isNaN(value) &&
-    (!finite || Number.isFinite(value)) &&
-    (low === null || (lowOpen ? value > low : value >= low));
-  if (!ok) {
-    throw new Error(`${name} should be ${what || 'a number'}` +
-                    `${allowNull ? ' or null' : ''}, but got ` +
-                    `${describe(value)}`);
-  }
-  return value;
-}
 
 function checkCount(name, value) {
   if (!(Number.isInteger(value) && (value === -1 || value >= 1))) {
@@ -303,15 +273,6 @@ export function pairwiseOks(keypoints, areas, sigmas = null,
     oks.push(row);
   }
   return oks;
-}
-
-/**
- * Indices sorting `values` by descending value; equal values keep their
- * order (numpy's `argsort(-values, kind='stable')`).
- */
-function stableDescending(values) {
-  return values.map((v, i) => i).sort(
-    (a, b) => (values[b] - values[a]) || (a - b));
 }
 
 /**

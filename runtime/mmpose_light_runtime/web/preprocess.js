@@ -20,6 +20,8 @@
  * @module preprocess
  */
 
+import { roundHalfEven } from './checks.js';
+
 const fround = Math.fround;
 
 function isFiniteNumber(value) {
@@ -261,15 +263,6 @@ export function checkImage(name, image) {
                     `${width * height * 4} RGBA bytes, but holds ` +
                     `${data.length}`);
   }
-}
-
-/** Round half to even, as `cvRound`. */
-function roundHalfEven(v) {
-  const f = Math.floor(v);
-  const d = v - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
 }
 
 /**

@@ -13,27 +13,12 @@
  * @module smoothing
  */
 
+import { isArrayLike, checkNumber } from './checks.js';
+
 /** The filter parameters of {@link PoseSmoother} by default. */
 export const DEFAULT_SMOOTHING = Object.freeze({
   minCutoff: 0.3, beta: 6.0, dCutoff: 1.5, centreBeta: 40.0,
 });
-
-function isArrayLike(value) {
-  return Array.isArray(value) || ArrayBuffer.isView(value);
-}
-
-function checkNumber(name, value, { low = null, lowOpen = false } = {}) {
-  const ok = typeof value === 'number' && Number.isFinite(value) &&
-    (low === null || (lowOpen ? value > low : value >= low));
-  if (!ok) {
-    let what = 'a finite number';
-    if (low === 0) {
-      what = lowOpen ? 'a positive number' : 'a non-negative number';
-    }
-    throw new Error(`${name} should be ${what}, but got ${value}`);
-  }
-  return value;
-}
 
 /**
  * Smoothing factor of an exponential moving average whose cutoff

@@ -15,14 +15,11 @@
  * @module tracker
  */
 
+import { isArrayLike } from './checks.js';
 import { pairwiseOks } from './nms.js';
 
 const FIELDS = ['keypoints', 'keypointScores', 'bboxes', 'bboxScores',
   'scores', 'areas', 'trackIds'];
-
-function isArrayLike(value) {
-  return Array.isArray(value) || ArrayBuffer.isView(value);
-}
 
 /**
  * Check a result: every field present with one row per pose.

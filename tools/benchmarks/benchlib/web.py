@@ -66,6 +66,14 @@ def missing_tools() -> List[str]:
     return missing
 
 
+def require_tools(parser) -> None:
+    """``parser.error`` naming what the page's tools lack, if anything."""
+    missing = missing_tools()
+    if missing:
+        parser.error('needs ' + ', '.join(missing) +
+                     ' (tools/setup_web_env.sh)')
+
+
 @contextlib.contextmanager
 def serve(pose: Optional[str] = None,
           detector: Optional[str] = None) -> Iterator[str]:

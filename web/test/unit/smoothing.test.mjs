@@ -48,7 +48,7 @@ test('reset starts a new video', () => {
 
 test('bad input is refused with a clear message', () => {
   assert.throws(() => new PoseSmoother({ minCutoff: 0 }),
-                /minCutoff should be a positive number, but got 0/);
+                /minCutoff should be a positive number, but got number 0/);
   assert.throws(() => new PoseSmoother({ beta: -1 }),
                 /beta should be a non-negative number/);
   assert.throws(() => new PoseSmoother({ fps: NaN }),
@@ -59,7 +59,7 @@ test('bad input is refused with a clear message', () => {
   assert.throws(() => smoother.update(frame),
                 /track ids \[3, 3, 3, 3\] repeat in a frame/);
   assert.throws(() => smoother.update(fixture.frames[0], 'soon'),
-                /timestamp should be a finite number, but got soon/);
+                /timestamp should be a finite number, but got string "soon"/);
   const bad = structuredClone(fixture.frames[0]);
   bad.keypointScores.pop();
   assert.throws(() => smoother.update(bad),
