@@ -233,7 +233,7 @@ def make_server(pose: Optional[str] = None,
         quiet=quiet))
     server = http.server.ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
-    shown = 'localhost' if host in ('127.0.0.1', '::1') else host
+    shown = f'[{host}]' if ':' in host else host
     server.url = f'http://{shown}:{server.server_address[1]}/'
     server.ort_source = ort_dir or (ort_url or ORT_WEB_CDN)
     return server

@@ -19,10 +19,11 @@ non-zero (:mod:`mmpose_light.models.layers.lpb`: one padding serves every
 phase). :func:`crop_zero_taps` cuts such kernels down to their non-zero taps
 and moves the padding accordingly: the same sums without the products by
 zero, so the outputs do not change (native ONNX Runtime gives the same
-values bit for bit on our exports), while WASM runs the model about 7%
-faster. In practice, the convolutions of trained or re-parameterized networks
-have no kernel row or column that is zero in every channel, so other models
-(RTMPose, RepNet) come out unchanged.
+values bit for bit on our exports), while WASM runs the model 7-8% faster
+in Node and 1-4% faster in the page (docs/web.md). In practice, the
+convolutions of trained or re-parameterized networks have no kernel row or
+column that is zero in every channel, so other models (RTMPose, RepNet)
+come out unchanged.
 
 Other rewrites were measured on MobilePoseNet and left out, as they gain
 nothing in WASM or lose: the rank-4 ``DepthToSpace`` form of the LPB's
