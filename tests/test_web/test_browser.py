@@ -34,9 +34,10 @@ QUERY = (f'?capture=1&detInterval={DET_INTERVAL}&nmsThr={NMS_THR}'
 
 
 def python_results(pose: str, detector: str, frames, times,
-                   det_interval: int = DET_INTERVAL):
+                   det_interval: int = DET_INTERVAL, flip_test: bool = False):
     """The runtime's poses of ``frames`` (BGR) as one video."""
-    pipeline = PosePipeline(TopdownEstimator(pose), OnnxDetector(detector),
+    pipeline = PosePipeline(TopdownEstimator(pose, flip_test=flip_test),
+                            OnnxDetector(detector),
                             nms=dict(DEFAULT_NMS, score_thr=NMS_THR),
                             det_interval=det_interval, tracking=True,
                             smoothing=True)
@@ -168,9 +169,12 @@ def page_runs(web_models, web_inputs):
                 dict(do='screenshot', path=shot),
                 dict(do='file', path=web_inputs['video'], capture=True),
                 dict(do='camera', frames=6, capture=True),
-            ], camera=web_inputs['camera'])
-        runs[kind] = dict(zip(['open', 'image', 'shot', 'video', 'camera'],
-                              outputs), screenshot=shot)
+                dict(do='open', query=QUERY + '&flip=1'),
+                dict(do='file', path=web_inputs['image']),
+            ], camera=web_inputs['camera'], timeout=600.)
+        runs[kind] = dict(zip(['open', 'image', 'shot', 'video', 'camera',
+                               'open_flip', 'image_flip'], outputs),
+                          screenshot=shot)
     return runs
 
 
@@ -190,6 +194,22 @@ def test_image_equals_runtime(kind, page_runs, web_models, web_inputs):
                     TopdownEstimator(web_models[kind]), [frame],
                     f'{kind} image')
     keep_difference(kind, 'image', worst)
+
+
+@pytest.mark.parametrize('kind', POSE_MODELS)
+def test_flip_test_equals_runtime(kind, page_runs, web_models, web_inputs):
+    """The page's flip test (?flip=1) against ``flip_test=True``."""
+    run = page_runs[kind]['image_flip']
+    assert run['state'] == 'done', run['message']
+    frame = cv2.imread(web_inputs['image'])
+    results = python_results(web_models[kind], web_models['detector'],
+                             [frame], [0.], flip_test=True)
+    plain = page_runs[kind]['image']['results'][0]['poses']['keypoints']
+    assert not np.allclose(run['results'][0]['poses']['keypoints'], plain)
+    estimator = TopdownEstimator(web_models[kind], flip_test=True)
+    keep_difference(kind, 'image-flip',
+                    compare(run['results'], results, estimator, [frame],
+                            f'{kind} image, flip test'))
 
 
 @pytest.mark.parametrize('kind', POSE_MODELS)
@@ -230,27 +250,34 @@ def test_screenshot_shows_skeletons(kind, page_runs, web_models):
     colors = np.asarray(TopdownEstimator(web_models[kind]).dataset_meta[
         'keypoint_colors'])
     poses = run['image']['results'][0]['poses']
+    boxes = np.asarray(poses['bboxes'])
+    # a person drawn later (box, label, links) may cover this one
+    covered = [bool(np.any(
+        (boxes[i + 1:, :2] < boxes[i, 2:]).all(1)
+        & (boxes[i + 1:, 2:] > boxes[i, :2]).all(1)))
+        for i in range(len(boxes))]
     # in drawing order: pose by pose, a pose's keypoints after its links
-    points = [(x, y, colors[k]) for kpts, scores in zip(
-        poses['keypoints'], poses['keypointScores'])
-        for k, ((x, y), score) in enumerate(zip(kpts, scores))
-        if score > KPT_THR]
+    points = [(x, y, colors[k], covered[i]) for i, (kpts, scores) in
+              enumerate(zip(poses['keypoints'], poses['keypointScores']))
+              for k, ((x, y), score) in enumerate(zip(kpts, scores))
+              if score > KPT_THR]
     radius = max(2, round(3 * max(width, height) / 640))
     checked = matched = 0
-    for index, (x, y, rgb) in enumerate(points):
+    for index, (x, y, rgb, under) in enumerate(points):
         col, row = int(round(x)), int(round(y))
-        if not (0 <= col < shot.shape[1] and 0 <= row < shot.shape[0]):
+        if under or not (0 <= col < shot.shape[1]
+                         and 0 <= row < shot.shape[0]):
             continue
         checked += 1
         pixel = shot[row, col][::-1].astype(int)
         # its own colour, or that of a keypoint drawn over it later
-        later = [c for (x2, y2, c) in points[index:]
+        later = [c for (x2, y2, c, _) in points[index:]
                  if np.hypot(x2 - x, y2 - y) <= radius + 1]
         matched += any(np.abs(pixel - c).max() <= 8 for c in later)
     assert checked > 0, 'no keypoint drawn'
-    # the next people's boxes and links may still cover a few; a random
+    # antialiased edges of neighbouring keypoints blend a few; a random
     # network's limbs cross everywhere
-    share = 0.9 if kind in TRAINED else 0.75
+    share = 0.95 if kind in TRAINED else 0.75
     assert matched >= share * checked, (matched, checked)
 
 
