@@ -256,8 +256,14 @@ async function start() {
   $('track').checked = flag('track', true);
   $('smooth').checked = flag('smooth', true);
   $('det-interval').value = query.get('detInterval') || '1';
-  $('flip').addEventListener('change', async () => {
+  $('flip').addEventListener('change', () => {
     if (!app.estimator) return;
+    if ($('flip').checked && !app.estimator.datasetMeta.flip_indices) {
+      $('flip').checked = false;
+      showError(`${app.estimator.source}: flip test needs the keypoints' ` +
+        'flip_indices, which its metadata lacks');
+      return;
+    }
     app.estimator.flipTest = $('flip').checked;
   });
 
