@@ -192,6 +192,23 @@ def _routes(pose: Optional[str], detector: Optional[str],
     return routes
 
 
+def _site(pose: Optional[str], detector: Optional[str],
+          ort_dir: Optional[str], ort_url: Optional[str]):
+    """The files of the page (URL path -> file), its ``config.json`` and
+    where onnxruntime-web comes from, checked; what the server serves and
+    :func:`write_site` writes."""
+    pose = _check_model(pose, 'the pose model') if pose else None
+    detector = _check_model(detector, '--det-model') if detector else None
+    if pose and detector and osp.basename(pose) == osp.basename(detector):
+        raise ValueError('the pose model and the detector have the same '
+                         f'file name {osp.basename(pose)!r}; rename one')
+    ort_dir = _check_ort_dir(ort_dir) if ort_dir else find_ort_dir()
+    ort_source = ort_dir or (ort_url or ORT_WEB_CDN)
+    config = json.dumps(page_config(pose, detector, 'ort/' if ort_dir else
+                                    ort_source)).encode()
+    return _routes(pose, detector, ort_dir), config, ort_source
+
+
 def make_server(pose: Optional[str] = None,
                 detector: Optional[str] = None,
                 host: str = '127.0.0.1',
@@ -219,23 +236,14 @@ def make_server(pose: Optional[str] = None,
         address and ``server.ort_source`` where the page gets
         onnxruntime-web.
     """
-    pose = _check_model(pose, 'the pose model') if pose else None
-    detector = _check_model(detector, '--det-model') if detector else None
-    if pose and detector and osp.basename(pose) == osp.basename(detector):
-        raise ValueError('the pose model and the detector have the same '
-                         f'file name {osp.basename(pose)!r}; rename one')
-    ort_dir = _check_ort_dir(ort_dir) if ort_dir else find_ort_dir()
-    handler = type('Handler', (_Handler, ), dict(
-        routes=_routes(pose, detector, ort_dir),
-        config=json.dumps(page_config(
-            pose, detector, 'ort/' if ort_dir else
-            (ort_url or ORT_WEB_CDN))).encode(),
-        quiet=quiet))
+    routes, config, ort_source = _site(pose, detector, ort_dir, ort_url)
+    handler = type('Handler', (_Handler, ),
+                   dict(routes=routes, config=config, quiet=quiet))
     server = http.server.ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     shown = f'[{host}]' if ':' in host else host
     server.url = f'http://{shown}:{server.server_address[1]}/'
-    server.ort_source = ort_dir or (ort_url or ORT_WEB_CDN)
+    server.ort_source = ort_source
     return server
 
 
@@ -250,13 +258,7 @@ def write_site(folder: str,
     Returns:
         list[str]: The files written, relative to ``folder``.
     """
-    server = make_server(pose, detector, port=0, ort_dir=ort_dir,
-                         ort_url=ort_url, quiet=True)
-    try:
-        routes, config = server.RequestHandlerClass.routes, \
-            server.RequestHandlerClass.config
-    finally:
-        server.server_close()
+    routes, config, _ = _site(pose, detector, ort_dir, ort_url)
     os.makedirs(folder, exist_ok=True)
     for name, source in routes.items():
         os.makedirs(osp.dirname(osp.join(folder, name)) or folder,
